@@ -1,0 +1,69 @@
+# partbench: every target sets up what it needs (venv, pip packages, Debian packages, Rust build).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+PARTBENCH := $(BIN)/partbench
+# Debian packages: Rust crates for the prototype (no crate registry here), Chromium for report checks.
+APT_PACKAGES := librust-serde-json-dev librust-serde-dev librust-serde-derive-dev librust-memchr-dev \
+	librust-itoa-dev librust-ryu-dev librust-ahash-dev librust-uuid-dev librust-sha1-dev \
+	librust-chrono-dev librust-regex-dev librust-indexmap-dev librust-once-cell-dev \
+	chromium
+PYTEST_ARGS ?=
+
+.PHONY: setup apt venv rust bench bench-full test microbench profile project report nightly lint clean
+
+setup: venv rust
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing Debian packages: $(APT_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	@touch $@
+apt: $(STAMPS)/apt
+
+$(STAMPS)/venv: pyproject.toml setup.py | $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+venv: $(STAMPS)/venv
+
+rust: $(STAMPS)/apt
+	@if [ -f impls/rust/Cargo.toml ]; then \
+		cd impls/rust && cargo build --release --offline -q; \
+	fi
+
+bench: setup
+	$(PARTBENCH) run --fast
+
+bench-full: setup
+	$(PARTBENCH) run --rigorous
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+microbench: setup
+	$(BIN)/pytest -m microbench tests/microbench --benchmark-only $(PYTEST_ARGS)
+
+profile: setup
+	$(PARTBENCH) profile --all
+
+project: setup
+	$(PARTBENCH) project
+
+report: setup
+	$(PARTBENCH) report results/latest.json -o reports/latest.html
+
+nightly: setup
+	$(PARTBENCH) nightly
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(STAMPS) build *.egg-info impls/rust/target

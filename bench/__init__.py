@@ -1,0 +1,1 @@
+"""partbench: the harness (workloads, runner, verification, stats, profiling, capacity, reports)."""

@@ -1,0 +1,1 @@
+"""Kafka broker fixtures (owned by the Kafka subsystem)."""

@@ -1,0 +1,1 @@
+"""Workload fixtures shared by the test suite (owned by the workloads subsystem)."""
