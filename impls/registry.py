@@ -11,6 +11,8 @@ from impls.base import Implementation
 # name -> module; the reference is the oracle every other implementation is verified against.
 _MODULES: dict[str, str] = {
     "reference": "impls.reference",
+    "rust": "impls.rust_bridge",
+    "rust-floor": "impls.rust_bridge.floor",
 }
 
 REFERENCE = "reference"

@@ -1,0 +1,1 @@
+"""The measurement harness behind `partbench run` and `partbench list` (see docs/running.md)."""

@@ -1,0 +1,73 @@
+"""The end-of-run summary table and the A/A noise line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.runner import stats
+
+STATUS_STYLE = {"passed": "green", "failed": "red", "error": "red", "unavailable": "yellow"}
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _short(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(document: dict[str, Any]) -> Table:
+    t = Table(title=f"partbench run {document['run_id']} ({document['mode']})", title_justify="left")
+    for name, justify in (("impl", "left"), ("workload", "left"), ("batch", "right"), ("events/s", "right"),
+                          ("± 95% CI", "right"), ("vs ref", "right"), ("p99 batch ms", "right"),
+                          ("peak RSS MB", "right"), ("verification", "left")):
+        t.add_column(name, justify=justify)
+    for r in document["results"]:
+        status = r["verification"]["status"]
+        style = STATUS_STYLE.get(status, "")
+        verdict = f"[{style}]{status}[/]"
+        thr = r["throughput"]
+        if thr is None:
+            reason = r.get("error") or r["verification"].get("detail") or ""
+            t.add_row(r["impl"], r["workload"], str(r["batch_size"]), "—", "", "", "", "",
+                      verdict + (f" {_short(reason)}" if reason else ""))
+            continue
+        half = stats.ci_half_width_pct(thr)
+        ratio = r.get("ratio_to_reference")
+        lat = r.get("batch_latency_ms") or {}
+        extra = f" ({len(r['warnings'])} warning{'s' if len(r['warnings']) != 1 else ''})" if r["warnings"] else ""
+        t.add_row(
+            r["impl"], r["workload"], str(r["batch_size"]), _rate(thr["events_per_s"]),
+            f"±{half:.1f}%" if half is not None else "n/a",
+            f"{ratio:.2f}×" if ratio else "",
+            f"{lat['p99']:.1f}" if lat.get("p99") is not None else "",
+            f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") is not None else "",
+            verdict + extra,
+        )
+    return t
+
+
+def noise_line(document: dict[str, Any]) -> str:
+    noise = document.get("noise")
+    if not noise:
+        return "A/A noise: not measured in this run (--no-aa, or the reference could not be timed)."
+    ci = noise.get("ci95_pct")
+    ci_text = f"95% CI {ci[0]:+.1f}% … {ci[1]:+.1f}%" if ci else "no CI (too few processes)"
+    return (f"A/A noise ({noise['impl']} on {noise['workload']}, measured twice): "
+            f"{noise['diff_pct']:+.1f}% ({ci_text}). Differences within about "
+            f"{noise.get('threshold_pct', abs(noise['diff_pct'])):.1f}% are not distinguishable from noise.")
+
+
+def print_summary(document: dict[str, Any], console: Console, results_path: str | None = None) -> None:
+    console.print(table(document))
+    console.print(noise_line(document), highlight=False)
+    for r in document["results"]:
+        for warning in r["warnings"]:
+            console.print(f"warning: {r['impl']}/{r['workload']}/b{r['batch_size']}: {warning}", highlight=False)
+    if results_path:
+        console.print(f"results: {results_path}", highlight=False)

@@ -1,0 +1,204 @@
+//! Stage property_defs (port of impls/reference/properties.py): property definitions with type
+//! detection, deduplicated per batch, sorted by (team, kind, group type index, name).
+
+use ahash::AHashMap;
+
+use crate::context::Team;
+use crate::json::{self, Map, Str, Value};
+use crate::timestamps::{parse_iso, parse_rfc2822};
+
+const MAX_NAME_BYTES: usize = 200;
+const MAX_ROWS_PER_EVENT: usize = 10_000;
+const SIX_MONTHS_S: f64 = 15_768_000.0;
+const DATE_KEYWORDS: [&[u8]; 6] = [b"time", b"date", b"_at", b"-at", b"createdat", b"updatedat"];
+
+// kind order: event 1, person 2, group 3
+pub const EVENT: u8 = 1;
+pub const PERSON: u8 = 2;
+pub const GROUP: u8 = 3;
+
+fn d(c: u8) -> bool {
+    c.is_ascii_digit()
+}
+fn sep(c: u8) -> bool {
+    c == b'/' || c == b'-'
+}
+
+/// DATE_RE: `(YYYY[/-][0-2]D[/-][0-3]D | [0-2]D[/-][0-3]D[/-]YYYY)([ T][0-2]D:[0-6]D:[0-6]D.*)?`
+fn date_re(s: &[u8]) -> bool {
+    if s.len() < 10 {
+        return false;
+    }
+    let a = d(s[0]) && d(s[1]) && d(s[2]) && d(s[3]) && sep(s[4]) && (b'0'..=b'2').contains(&s[5]) && d(s[6])
+        && sep(s[7]) && (b'0'..=b'3').contains(&s[8]) && d(s[9]);
+    let b = (b'0'..=b'2').contains(&s[0]) && d(s[1]) && sep(s[2]) && (b'0'..=b'3').contains(&s[3]) && d(s[4])
+        && sep(s[5]) && d(s[6]) && d(s[7]) && d(s[8]) && d(s[9]);
+    if !(a || b) {
+        return false;
+    }
+    if s.len() == 10 {
+        return true;
+    }
+    s.len() >= 19
+        && (s[10] == b' ' || s[10] == b'T')
+        && (b'0'..=b'2').contains(&s[11])
+        && d(s[12])
+        && s[13] == b':'
+        && (b'0'..=b'6').contains(&s[14])
+        && d(s[15])
+        && s[16] == b':'
+        && (b'0'..=b'6').contains(&s[17])
+        && d(s[18])
+}
+
+pub fn likely_date(s: &[u8]) -> bool {
+    date_re(s) || parse_iso(s, true).is_some() || parse_rfc2822(s).is_some()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn detect_type(name: &[u8], value: &Value, now_ms: i64) -> Option<&'static str> {
+    // ASCII lowercase is what str.lower() amounts to for these ASCII prefixes and words
+    let key = name.to_ascii_lowercase();
+    if key.starts_with(b"utm_")
+        || key.starts_with(b"$initial_utm_")
+        || key.starts_with(b"$feature/")
+        || key.starts_with(b"$survey_response")
+        || key == b"$feature_flag_response"
+    {
+        return Some("String");
+    }
+    if DATE_KEYWORDS.iter().any(|w| contains(&key, w)) {
+        match value {
+            Value::Str(s) if likely_date(s) => return Some("DateTime"),
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
+                let threshold = now_ms as f64 / 1000.0 - SIX_MONTHS_S;
+                if json::number_ge(value, threshold) == Some(true) {
+                    return Some("DateTime");
+                }
+            }
+            _ => {}
+        }
+    }
+    match value {
+        Value::Str(s) => {
+            if matches!(s.as_slice(), b"true" | b"false" | b"TRUE" | b"FALSE") {
+                Some("Boolean")
+            } else if likely_date(s) {
+                Some("DateTime")
+            } else {
+                Some("String")
+            }
+        }
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) => Some("Numeric"),
+        Value::Bool(_) => Some("Boolean"),
+        _ => None,
+    }
+}
+
+fn skipped_event_key(k: &[u8]) -> bool {
+    matches!(
+        k,
+        b"$set" | b"$set_once" | b"$unset" | b"$groups" | b"$group_0" | b"$group_1" | b"$group_2" | b"$group_3" | b"$group_4"
+    ) || k.starts_with(b"$feature/")
+        || k.starts_with(b"$feature_enrollment/")
+}
+
+pub struct DefRow {
+    pub team_id: i64,
+    pub project_id: Value,
+    pub name: Str,
+    pub kind: u8,
+    pub group_type_index: Option<i64>,
+    pub property_type: Option<&'static str>,
+}
+
+/// Per-batch dedup: (team, kind, index or -1) → name → row; first occurrence wins.
+#[derive(Default)]
+pub struct Seen {
+    map: AHashMap<(i64, u8, i64), AHashMap<Str, DefRow>>,
+}
+
+pub fn collect(seen: &mut Seen, team: &Team, name: &[u8], props: &Map, now_ms: i64) {
+    let mut candidates: Vec<(u8, Option<i64>, &[u8], &Value)> = Vec::new();
+    if name == b"$groupidentify" {
+        let index = props.get(b"$group_type".as_slice()).and_then(|t| team.type_index(t));
+        if let (Some(Value::Object(gs)), Some(i)) = (props.get(b"$group_set".as_slice()), index) {
+            candidates.extend(gs.iter().map(|(k, v)| (GROUP, Some(i), k.as_slice(), v)));
+        }
+    } else {
+        for (k, v) in props.iter() {
+            if !skipped_event_key(k) {
+                candidates.push((EVENT, None, k, v));
+            }
+        }
+        for source in [b"$set".as_slice(), b"$set_once".as_slice()] {
+            if let Some(Value::Object(m)) = props.get(source) {
+                candidates.extend(m.iter().map(|(k, v)| (PERSON, None, k.as_slice(), v)));
+            }
+        }
+    }
+    if candidates.len() > MAX_ROWS_PER_EVENT {
+        return;
+    }
+    for (kind, index, pname, value) in candidates {
+        if pname.len() > MAX_NAME_BYTES {
+            continue;
+        }
+        let names = seen.map.entry((team.id, kind, index.unwrap_or(-1))).or_default();
+        if names.contains_key(pname) {
+            continue;
+        }
+        names.insert(
+            pname.to_vec(),
+            DefRow {
+                team_id: team.id,
+                project_id: team.project_id.clone(),
+                name: pname.to_vec(),
+                kind,
+                group_type_index: index,
+                property_type: detect_type(pname, value, now_ms),
+            },
+        );
+    }
+}
+
+pub fn sorted(seen: Seen) -> Vec<DefRow> {
+    let mut groups: Vec<((i64, u8, i64), AHashMap<Str, DefRow>)> = seen.map.into_iter().collect();
+    groups.sort_by_key(|(k, _)| *k);
+    let mut out = Vec::new();
+    for (_, names) in groups {
+        let mut rows: Vec<DefRow> = names.into_iter().map(|(_, v)| v).collect();
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(rows);
+    }
+    out
+}
+
+pub fn kind_name(kind: u8) -> &'static [u8] {
+    match kind {
+        EVENT => b"event",
+        PERSON => b"person",
+        _ => b"group",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types() {
+        let now = 1_800_000_000_000;
+        assert_eq!(detect_type(b"utm_source", &Value::Int(3), now), Some("String"));
+        assert_eq!(detect_type(b"created_at", &Value::Int(1_799_000_000), now), Some("DateTime"));
+        assert_eq!(detect_type(b"created_at", &Value::Int(1_000), now), Some("Numeric"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02".to_vec()), now), Some("DateTime"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02T10:00:00".to_vec()), now), Some("DateTime"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"TRUE".to_vec()), now), Some("Boolean"));
+        assert_eq!(detect_type(b"x", &Value::Bool(true), now), Some("Boolean"));
+        assert_eq!(detect_type(b"x", &Value::Null, now), None);
+    }
+}

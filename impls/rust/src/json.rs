@@ -1,0 +1,914 @@
+//! A JSON value, parser and serializer with Python's `json` semantics.
+//!
+//! Why not serde_json: the reference pipeline is written with Python's `json` under the rules of
+//! impls/reference/jsonrules.py (docs/pipeline.md, "JSON rules"), and hostile inputs must come
+//! out exactly as it decides. Python keeps lone UTF-16 surrogates (`"\ud800"`) in strings, keeps
+//! the first position but the last value of a duplicated key, and spells floats with `repr`;
+//! serde_json rejects lone surrogates. So strings here are WTF-8 byte strings (UTF-8 that may
+//! also hold surrogate code points) and each rule is implemented explicitly:
+//! strict RFC 8259 (no NaN/Infinity), integers outside [-2^63, 2^64-1] become the nearest double,
+//! a number whose double is infinite is invalid, nesting deeper than MAX_DEPTH is refused by a
+//! scan of the raw text before parsing.
+
+use std::hash::BuildHasherDefault;
+
+use ahash::AHasher;
+use indexmap::IndexMap;
+
+/// WTF-8 bytes: valid UTF-8, except that lone surrogates are encoded like any other code point.
+pub type Str = Vec<u8>;
+pub type Map = IndexMap<Str, Value, BuildHasherDefault<AHasher>>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An integer in (i64::MAX, u64::MAX]: still an integer under the JSON rules.
+    UInt(u64),
+    Float(f64),
+    Str(Str),
+    Array(Vec<Value>),
+    Object(Box<Map>),
+}
+
+pub fn new_map() -> Map {
+    Map::default()
+}
+
+pub fn map_with_capacity(n: usize) -> Map {
+    Map::with_capacity_and_hasher(n, Default::default())
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// Python truthiness (`if value:`).
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::UInt(u) => *u != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::Str(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(m) => !m.is_empty(),
+        }
+    }
+}
+
+/// Why a parse failed: `too_deep` maps to the reason "json_too_deep", anything else to
+/// "invalid_json" (the message only helps debugging).
+#[derive(Debug)]
+pub struct ParseError {
+    pub msg: &'static str,
+    pub pos: usize,
+    pub too_deep: bool,
+}
+
+/// Nesting limit of the JSON rules (jsonrules.MAX_DEPTH).
+pub const MAX_DEPTH: usize = 64;
+
+/// jsonrules.too_deep: `[`/`{` nesting outside string literals exceeds max_depth at any point.
+/// Checked on the raw text before parsing, so a document that is both too deep and invalid is
+/// "too deep", as in the reference.
+pub fn too_deep(text: &[u8], max_depth: usize) -> bool {
+    let brackets = memchr::memchr_iter(b'[', text).count() + memchr::memchr_iter(b'{', text).count();
+    if brackets <= max_depth {
+        return false;
+    }
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                // skip the literal: backslash escapes one byte; may run to the end unterminated
+                i += 1;
+                while i < text.len() {
+                    match text[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max_depth {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.wrapping_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Parse one document under the JSON rules (jsonrules.loads).
+pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
+    if too_deep(input, MAX_DEPTH) {
+        return Err(ParseError { msg: "nesting too deep", pos: 0, too_deep: true });
+    }
+    let mut p = Parser { b: input, i: 0 };
+    p.skip_ws();
+    let v = p.value()?;
+    p.skip_ws();
+    if p.i != p.b.len() {
+        return Err(p.err("extra data"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, msg: &'static str) -> ParseError {
+        ParseError { msg, pos: self.i, too_deep: false }
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while self.i < self.b.len() {
+            match self.b[self.i] {
+                b' ' | b'\t' | b'\n' | b'\r' => self.i += 1,
+                _ => break,
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Result<Value, ParseError> {
+        match self.peek() {
+            None => Err(self.err("expecting value")),
+            Some(b'"') => {
+                self.i += 1;
+                Ok(Value::Str(self.string()?))
+            }
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'n') => self.literal(b"null", Value::Null),
+            Some(b't') => self.literal(b"true", Value::Bool(true)),
+            Some(b'f') => self.literal(b"false", Value::Bool(false)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("expecting value")),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], v: Value) -> Result<Value, ParseError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("expecting value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.i;
+        let b = self.b;
+        let mut i = self.i;
+        if b[i] == b'-' {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            _ => return Err(self.err("expecting value")),
+        }
+        let int_end = i;
+        let mut is_float = false;
+        // Python's scanner: a fraction needs a digit after '.', an exponent a digit after [eE][+-];
+        // otherwise the number ends before them (and the leftover is a syntax error upstream).
+        if i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
+            i += 2;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            is_float = true;
+        }
+        if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            let mut j = i + 1;
+            if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+                j += 1;
+            }
+            if j < b.len() && b[j].is_ascii_digit() {
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                i = j;
+                is_float = true;
+            }
+        }
+        self.i = i;
+        // SAFETY of from_utf8: only ASCII digits, sign, '.', 'e' were consumed.
+        let text = std::str::from_utf8(&b[start..i]).unwrap();
+        if !is_float {
+            debug_assert!(int_end == i);
+            if let Ok(n) = text.parse::<i64>() {
+                return Ok(Value::Int(n));
+            }
+            if let Ok(n) = text.parse::<u64>() {
+                return Ok(Value::UInt(n));
+            }
+        }
+        // correctly rounded, like Python's float(); an infinite result is out of range
+        let f = text.parse::<f64>().unwrap_or(f64::INFINITY);
+        if f.is_infinite() {
+            return Err(self.err("number out of range"));
+        }
+        Ok(Value::Float(f))
+    }
+
+    fn array(&mut self) -> Result<Value, ParseError> {
+        self.i += 1;
+        let mut out = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(Value::Array(out));
+        }
+        loop {
+            self.skip_ws();
+            out.push(self.value()?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(self.err("expecting ',' delimiter")),
+            }
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn object(&mut self) -> Result<Value, ParseError> {
+        self.i += 1;
+        let mut map = new_map();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Value::Object(Box::new(map)));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.err("expecting property name enclosed in double quotes"));
+            }
+            self.i += 1;
+            let key = self.string()?;
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.err("expecting ':' delimiter"));
+            }
+            self.i += 1;
+            self.skip_ws();
+            let v = self.value()?;
+            // Python dict semantics: a repeated key keeps its first position and its last value.
+            map.insert(key, v);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(self.err("expecting ',' delimiter")),
+            }
+        }
+        Ok(Value::Object(Box::new(map)))
+    }
+
+    /// After the opening quote. Raw control characters are errors (Python's strict mode).
+    fn string(&mut self) -> Result<Str, ParseError> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        // Fast path: no escapes.
+        while i < b.len() {
+            let c = b[i];
+            if c == b'"' {
+                self.i = i + 1;
+                return Ok(b[start..i].to_vec());
+            }
+            if c == b'\\' || c < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        let mut out: Vec<u8> = Vec::with_capacity(i - start + 16);
+        out.extend_from_slice(&b[start..i]);
+        loop {
+            let Some(&c) = b.get(i) else {
+                self.i = i;
+                return Err(self.err("unterminated string"));
+            };
+            match c {
+                b'"' => {
+                    self.i = i + 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    let Some(&e) = b.get(i + 1) else {
+                        self.i = i;
+                        return Err(self.err("unterminated string"));
+                    };
+                    i += 2;
+                    match e {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let Some(mut cp) = hex4(b, i) else {
+                                self.i = i;
+                                return Err(self.err("invalid \\uXXXX escape"));
+                            };
+                            i += 4;
+                            // A high surrogate followed by an escaped low one is a pair; anything
+                            // else leaves it lone (kept, as Python does).
+                            if (0xD800..0xDC00).contains(&cp) && b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                                if let Some(lo) = hex4(b, i + 2) {
+                                    if (0xDC00..0xE000).contains(&lo) {
+                                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                                        i += 6;
+                                    }
+                                }
+                            }
+                            push_code_point(&mut out, cp);
+                        }
+                        _ => {
+                            self.i = i - 1;
+                            return Err(self.err("invalid escape"));
+                        }
+                    }
+                }
+                c if c < 0x20 => {
+                    self.i = i;
+                    return Err(self.err("invalid control character"));
+                }
+                _ => {
+                    let run = i;
+                    while i < b.len() && b[i] != b'"' && b[i] != b'\\' && b[i] >= 0x20 {
+                        i += 1;
+                    }
+                    out.extend_from_slice(&b[run..i]);
+                }
+            }
+        }
+    }
+}
+
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let s = b.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &c in s {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v * 16 + d as u32;
+    }
+    Some(v)
+}
+
+/// Append a code point (surrogates included) in (generalized) UTF-8.
+pub fn push_code_point(out: &mut Vec<u8>, cp: u32) {
+    if cp < 0x80 {
+        out.push(cp as u8);
+    } else if cp < 0x800 {
+        out.push(0xC0 | (cp >> 6) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    } else if cp < 0x10000 {
+        out.push(0xE0 | (cp >> 12) as u8);
+        out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    } else {
+        out.push(0xF0 | (cp >> 18) as u8);
+        out.push(0x80 | ((cp >> 12) & 0x3F) as u8);
+        out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+        out.push(0x80 | (cp & 0x3F) as u8);
+    }
+}
+
+/// Decode one code point from WTF-8 at `i`; returns (code point, byte length).
+#[inline]
+pub fn decode_code_point(s: &[u8], i: usize) -> (u32, usize) {
+    let c = s[i];
+    if c < 0x80 {
+        (c as u32, 1)
+    } else if c < 0xE0 {
+        ((((c & 0x1F) as u32) << 6) | (s[i + 1] & 0x3F) as u32, 2)
+    } else if c < 0xF0 {
+        ((((c & 0x0F) as u32) << 12) | (((s[i + 1] & 0x3F) as u32) << 6) | (s[i + 2] & 0x3F) as u32, 3)
+    } else {
+        (
+            (((c & 0x07) as u32) << 18)
+                | (((s[i + 1] & 0x3F) as u32) << 12)
+                | (((s[i + 2] & 0x3F) as u32) << 6)
+                | (s[i + 3] & 0x3F) as u32,
+            4,
+        )
+    }
+}
+
+/// Number of code points (Python's `len(str)`).
+pub fn char_len(s: &[u8]) -> usize {
+    s.iter().filter(|&&c| (c & 0xC0) != 0x80).count()
+}
+
+/// The first `n` code points (Python's `s[:n]`).
+pub fn char_prefix(s: &[u8], n: usize) -> &[u8] {
+    let mut count = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if (c & 0xC0) != 0x80 {
+            if count == n {
+                return &s[..i];
+            }
+            count += 1;
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialization: `json.dumps(v, ensure_ascii=True, separators=(",", ":"))` byte for byte.
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Per-byte escape class for ASCII: 0 = copy, 1 = short escape, 2 = \u00XX.
+static ESCAPE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = 2;
+        i += 1;
+    }
+    t[0x08] = 1;
+    t[0x09] = 1;
+    t[0x0A] = 1;
+    t[0x0C] = 1;
+    t[0x0D] = 1;
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[0x7F] = 2;
+    t
+};
+
+fn push_u_escape(out: &mut Vec<u8>, u: u32) {
+    out.extend_from_slice(b"\\u");
+    out.push(HEX[((u >> 12) & 0xF) as usize]);
+    out.push(HEX[((u >> 8) & 0xF) as usize]);
+    out.push(HEX[((u >> 4) & 0xF) as usize]);
+    out.push(HEX[(u & 0xF) as usize]);
+}
+
+pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    let mut i = 0;
+    let mut run = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c < 0x80 {
+            let cls = ESCAPE[c as usize];
+            if cls == 0 {
+                i += 1;
+                continue;
+            }
+            out.extend_from_slice(&s[run..i]);
+            if cls == 1 {
+                let e = match c {
+                    0x08 => b'b',
+                    0x09 => b't',
+                    0x0A => b'n',
+                    0x0C => b'f',
+                    0x0D => b'r',
+                    other => other,
+                };
+                out.push(b'\\');
+                out.push(e);
+            } else {
+                push_u_escape(out, c as u32);
+            }
+            i += 1;
+            run = i;
+        } else {
+            out.extend_from_slice(&s[run..i]);
+            let (cp, n) = decode_code_point(s, i);
+            if cp >= 0x10000 {
+                let v = cp - 0x10000;
+                push_u_escape(out, 0xD800 + (v >> 10));
+                push_u_escape(out, 0xDC00 + (v & 0x3FF));
+            } else {
+                push_u_escape(out, cp);
+            }
+            i += n;
+            run = i;
+        }
+    }
+    out.extend_from_slice(&s[run..]);
+    out.push(b'"');
+}
+
+/// Python's `repr(float)` (as json.dumps writes floats; NaN/inf as Python spells them).
+pub fn write_float(out: &mut Vec<u8>, f: f64) {
+    if f.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if f.is_infinite() {
+        out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
+        return;
+    }
+    if f == 0.0 {
+        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        return;
+    }
+    // ryu gives the shortest round-trip digits; re-layout them the way Python's repr does.
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(f).as_bytes();
+    let (neg, s) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (mant, exp) = match s.iter().position(|&c| c == b'e') {
+        Some(p) => (&s[..p], std::str::from_utf8(&s[p + 1..]).unwrap().parse::<i32>().unwrap()),
+        None => (s, 0),
+    };
+    // digits without the point, and the decimal exponent of the first digit
+    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    let mut point = mant.len() as i32;
+    for (k, &c) in mant.iter().enumerate() {
+        if c == b'.' {
+            point = k as i32;
+        } else {
+            digits.push(c);
+        }
+    }
+    let lead = digits.iter().take_while(|&&c| c == b'0').count();
+    digits.drain(..lead);
+    while digits.len() > 1 && *digits.last().unwrap() == b'0' {
+        digits.pop();
+    }
+    let e10 = point - lead as i32 - 1 + exp; // value = d.ddd × 10^e10
+    if neg {
+        out.push(b'-');
+    }
+    let nd = digits.len() as i32;
+    if (-4..16).contains(&e10) {
+        if e10 < 0 {
+            out.extend_from_slice(b"0.");
+            for _ in 0..(-e10 - 1) {
+                out.push(b'0');
+            }
+            out.extend_from_slice(&digits);
+        } else if nd <= e10 + 1 {
+            out.extend_from_slice(&digits);
+            for _ in 0..(e10 + 1 - nd) {
+                out.push(b'0');
+            }
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits[..(e10 + 1) as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[(e10 + 1) as usize..]);
+        }
+    } else {
+        out.push(digits[0]);
+        if nd > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if e10 < 0 { b'-' } else { b'+' });
+        let a = e10.unsigned_abs();
+        if a < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(a).as_bytes());
+    }
+}
+
+pub fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
+        Value::Float(f) => write_float(out, *f),
+        Value::Str(s) => write_str(out, s),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (k, x) in a.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_value(out, x);
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => write_map(out, m),
+    }
+}
+
+pub fn write_map(out: &mut Vec<u8>, m: &Map) {
+    out.push(b'{');
+    for (k, (key, x)) in m.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        write_value(out, x);
+    }
+    out.push(b'}');
+}
+
+pub fn to_bytes(v: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    write_value(&mut out, v);
+    out
+}
+
+/// A small builder for output rows: `{"k":v,...}` written straight into a buffer, in order.
+pub struct ObjWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> ObjWriter<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        ObjWriter { out, first: true }
+    }
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_str(self.out, k.as_bytes());
+        self.out.push(b':');
+    }
+    pub fn str(&mut self, k: &str, v: &[u8]) -> &mut Self {
+        self.key(k);
+        write_str(self.out, v);
+        self
+    }
+    pub fn opt_str(&mut self, k: &str, v: Option<&[u8]>) -> &mut Self {
+        self.key(k);
+        match v {
+            Some(s) => write_str(self.out, s),
+            None => self.out.extend_from_slice(b"null"),
+        }
+        self
+    }
+    pub fn int(&mut self, k: &str, v: i64) -> &mut Self {
+        self.key(k);
+        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self
+    }
+    pub fn float(&mut self, k: &str, v: f64) -> &mut Self {
+        self.key(k);
+        write_float(self.out, v);
+        self
+    }
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.key(k);
+        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        self
+    }
+    pub fn null(&mut self, k: &str) -> &mut Self {
+        self.key(k);
+        self.out.extend_from_slice(b"null");
+        self
+    }
+    pub fn value(&mut self, k: &str, v: &Value) -> &mut Self {
+        self.key(k);
+        write_value(self.out, v);
+        self
+    }
+    /// A field whose value is itself JSON text, written as a JSON string.
+    pub fn json_str(&mut self, k: &str, json: &[u8]) -> &mut Self {
+        self.key(k);
+        write_str(self.out, json);
+        self
+    }
+    pub fn finish(&mut self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(s: &str) -> String {
+        String::from_utf8(to_bytes(&parse(s.as_bytes()).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn floats_like_python_repr() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (-2.5, "-2.5"),
+            (1e22, "1e+22"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (1752148212.417, "1752148212.417"),
+        ];
+        for (f, want) in cases {
+            let mut out = Vec::new();
+            write_float(&mut out, f);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn strings_and_surrogates() {
+        assert_eq!(rt(r#""\ud800x""#), r#""\ud800x""#);
+        assert_eq!(rt(r#""\ud83d\ude00""#), r#""\ud83d\ude00""#);
+        assert_eq!(rt("\"é\u{7f}\""), r#""\u00e9\u007f""#);
+        assert_eq!(rt(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+        assert_eq!(rt("123456789012345678901234567890"), "1.2345678901234568e+29");
+        assert_eq!(rt("18446744073709551615"), "18446744073709551615");
+        assert_eq!(rt("18446744073709551616"), "1.8446744073709552e+19");
+        assert_eq!(rt("-9223372036854775809"), "-9.223372036854776e+18");
+        assert!(parse(b"1e400").is_err());
+        assert!(parse(b"NaN").is_err());
+        assert!(parse(b"\"a\x01\"").is_err());
+        assert!(parse(b"[1] x").is_err());
+        assert!(parse(b"01").is_err());
+    }
+
+    #[test]
+    fn depth_limit() {
+        assert!(!too_deep(b"[[[1]]]", 3));
+        assert!(too_deep(b"[[[[1]]]]", 3));
+        assert!(!too_deep(b"[[\"[[[[\\\"[[\"]]", 3));
+        assert!(too_deep(b"[[[[ oops", 3));
+        let deep = "[".repeat(65) + &"]".repeat(65);
+        assert!(parse(deep.as_bytes()).unwrap_err().too_deep);
+        let ok = "[".repeat(64) + &"]".repeat(64);
+        assert!(parse(ok.as_bytes()).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the stages (jsonrules.json_text / json_equal).
+
+/// `json.dumps(v, ensure_ascii=False, separators=(",", ":"))`: only `"`, `\` and control
+/// characters are escaped; everything else (lone surrogates included) is written as is.
+pub fn write_value_text(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => write_str_text(out, s),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (k, x) in a.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_value_text(out, x);
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => {
+            out.push(b'{');
+            for (k, (key, x)) in m.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_str_text(out, key);
+                out.push(b':');
+                write_value_text(out, x);
+            }
+            out.push(b'}');
+        }
+        other => write_value(out, other),
+    }
+}
+
+fn write_str_text(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if c >= 0x20 && c != b'"' && c != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&s[run..i]);
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => push_u_escape(out, c as u32),
+        }
+        run = i + 1;
+    }
+    out.extend_from_slice(&s[run..]);
+    out.push(b'"');
+}
+
+/// jsonrules.json_text: strings as they are, anything else as compact non-ASCII-escaped JSON.
+pub fn json_text(v: &Value) -> Str {
+    match v {
+        Value::Str(s) => s.clone(),
+        other => {
+            let mut out = Vec::new();
+            write_value_text(&mut out, other);
+            out
+        }
+    }
+}
+
+/// Exact comparison of an integer with a double (Python compares int and float exactly).
+fn int_eq_float(i: i128, f: f64) -> bool {
+    f.fract() == 0.0 && f.abs() < 1e30 && (f as i128) == i
+}
+
+/// jsonrules.json_equal: booleans are not numbers; int and float compare by exact value.
+pub fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::UInt(x), Value::UInt(y)) => x == y,
+        (Value::Int(_), Value::UInt(_)) | (Value::UInt(_), Value::Int(_)) => false,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Int(i), Value::Float(f)) | (Value::Float(f), Value::Int(i)) => int_eq_float(*i as i128, *f),
+        (Value::UInt(u), Value::Float(f)) | (Value::Float(f), Value::UInt(u)) => int_eq_float(*u as i128, *f),
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Object(x), Value::Object(y)) => {
+            // dict keys() equality is order-insensitive
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).map_or(false, |w| json_equal(v, w)))
+        }
+        _ => false,
+    }
+}
+
+/// Python's `value >= threshold` for an int or float value against a float threshold.
+pub fn number_ge(v: &Value, t: f64) -> Option<bool> {
+    match v {
+        Value::Float(f) => Some(*f >= t),
+        Value::Int(i) => Some(int_ge_float(*i as i128, t)),
+        Value::UInt(u) => Some(int_ge_float(*u as i128, t)),
+        _ => None,
+    }
+}
+
+fn int_ge_float(i: i128, t: f64) -> bool {
+    if t > 1e30 {
+        return false;
+    }
+    if t < -1e30 {
+        return true;
+    }
+    i >= t.ceil() as i128
+}

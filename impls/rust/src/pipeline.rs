@@ -1,0 +1,875 @@
+//! The full pipeline: a port of impls/reference (rules in docs/pipeline.md), stage by stage,
+//! with the same stage names as impls.base.STAGES and a timer per stage.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use ahash::AHashMap;
+use indexmap::IndexSet;
+
+use crate::context::{Context, Team};
+use crate::defs;
+use crate::elements::elements_chain;
+use crate::groups::{add_group_properties, GroupKey, GroupStore};
+use crate::json::{self, char_len, char_prefix, Map, ObjWriter, Str, Value};
+use crate::persons::{PersonEvent, PersonResult, PersonStore, Touches};
+use crate::protocol::{BatchResult, RecordRef};
+use crate::timestamps::{event_timestamp, format_ms, format_seconds, max_ms, min_ms, parse_timestamp};
+use crate::{Mode, STAGES, STREAMS};
+
+const MAX_EVENT_NAME: usize = 200;
+const MAX_GROUP_KEY: usize = 400;
+const SCALE_FACTOR: i64 = 16;
+const MAX_COORDINATE: f64 = 1e9;
+
+// stream indexes (STREAMS order)
+const S_EVENTS: usize = 0;
+const S_AI: usize = 1;
+const S_PERSONS: usize = 2;
+const S_DISTINCT_IDS: usize = 3;
+const S_GROUPS: usize = 4;
+const S_DEFS: usize = 5;
+const S_HEATMAPS: usize = 6;
+const S_WARNINGS: usize = 7;
+const S_OVERFLOW: usize = 8;
+const S_DLQ: usize = 9;
+
+const CAMPAIGN_PROPERTIES: [&[u8]; 24] = [
+    b"utm_source", b"utm_medium", b"utm_campaign", b"utm_content", b"utm_term", b"gclid", b"gad_source",
+    b"gclsrc", b"dclid", b"gbraid", b"wbraid", b"fbclid", b"msclkid", b"twclid", b"li_fat_id", b"mc_cid",
+    b"igshid", b"ttclid", b"rdt_cid", b"epik", b"qclid", b"sccid", b"irclid", b"_kx",
+];
+const EVENT_TO_PERSON: [&[u8]; 19] = [
+    b"$app_build", b"$app_name", b"$app_namespace", b"$app_version", b"$browser", b"$browser_version",
+    b"$device_type", b"$current_url", b"$pathname", b"$os", b"$os_name", b"$os_version", b"$referring_domain",
+    b"$referrer", b"$screen_height", b"$screen_width", b"$viewport_height", b"$viewport_width", b"$raw_user_agent",
+];
+
+fn is_event_to_person(k: &[u8]) -> bool {
+    EVENT_TO_PERSON.contains(&k) || CAMPAIGN_PROPERTIES.contains(&k)
+}
+
+struct HeatRow {
+    session_id: Str,
+    viewport_width: i64,
+    viewport_height: i64,
+    x: i64,
+    y: i64,
+    fixed: bool,
+    url: Str,
+    kind: Str,
+}
+
+struct EventRow {
+    properties_json: Vec<u8>,
+    person_properties_json: Vec<u8>,
+    chain: Str,
+}
+
+/// One input record on its way through the pipeline (impls/reference/state.py's EventState).
+struct Ev {
+    outcome: Option<&'static str>,
+    force_disable_pp: bool,
+    /// the outer object and the inner `data`: the merged event is `{...data, ...outer}`
+    outer: Map,
+    data: Map,
+    uuid: Str,
+    name: Str,
+    distinct_id: Str,
+    token: Option<Str>,
+    properties: Map,
+    now_ms: i64,
+    team: usize,
+    timestamp_ms: Option<i64>,
+    person_processing: bool,
+    force_overflow: bool,
+    skip_person: bool,
+    person: Option<PersonResult>,
+    row: Option<EventRow>,
+    heat_rows: Vec<HeatRow>,
+    warnings: Vec<(&'static str, Vec<u8>)>,
+    dlq: Option<(&'static str, &'static str)>,
+    overflow: Option<&'static str>,
+}
+
+impl Ev {
+    fn new() -> Ev {
+        Ev {
+            outcome: None,
+            force_disable_pp: false,
+            outer: json::new_map(),
+            data: json::new_map(),
+            uuid: Vec::new(),
+            name: Vec::new(),
+            distinct_id: Vec::new(),
+            token: None,
+            properties: json::new_map(),
+            now_ms: 0,
+            team: 0,
+            timestamp_ms: None,
+            person_processing: true,
+            force_overflow: false,
+            skip_person: false,
+            person: None,
+            row: None,
+            heat_rows: Vec::new(),
+            warnings: Vec::new(),
+            dlq: None,
+            overflow: None,
+        }
+    }
+
+    /// `event.get(key)` on the merged event (outer wins; `data` itself was deleted).
+    fn event_get(&self, key: &[u8]) -> Option<&Value> {
+        if key == b"data" {
+            return None;
+        }
+        self.outer.get(key).or_else(|| self.data.get(key))
+    }
+
+    fn set_dlq(&mut self, reason: &'static str, step: &'static str) {
+        self.outcome = Some("dlq");
+        self.dlq = Some((reason, step));
+    }
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+pub struct Pipeline {
+    ctx: Context,
+    persons: PersonStore,
+    groups: GroupStore,
+    buckets: AHashMap<Str, (f64, i64)>,
+}
+
+impl Pipeline {
+    pub fn from_context_json(bytes: &[u8]) -> Result<Self, String> {
+        let ctx = Context::from_json(bytes)?;
+        let persons = PersonStore::from_snapshot(&ctx.persons)?;
+        let groups = GroupStore::from_snapshot(&ctx.groups)?;
+        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new() })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decode
+
+fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
+    for (name, value) in &rec.headers {
+        if *name == b"force_disable_person_processing" {
+            ev.force_disable_pp = *value == b"true"; // the last header of a name wins
+        }
+    }
+    let Some(value) = rec.value.filter(|v| !v.is_empty()) else {
+        return ev.set_dlq("empty_value", "decode");
+    };
+    if std::str::from_utf8(value).is_err() {
+        return ev.set_dlq("invalid_utf8", "decode");
+    }
+    let outer = match json::parse(value) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return ev.set_dlq("invalid_json", "decode"),
+        Err(e) => return ev.set_dlq(if e.too_deep { "json_too_deep" } else { "invalid_json" }, "decode"),
+    };
+    let data = match outer.get(b"data".as_slice()) {
+        Some(Value::Str(s)) => match json::parse(s) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return ev.set_dlq("invalid_data", "decode"),
+            Err(e) => return ev.set_dlq(if e.too_deep { "json_too_deep" } else { "invalid_data" }, "decode"),
+        },
+        _ => return ev.set_dlq("invalid_data", "decode"),
+    };
+    ev.outer = *outer;
+    ev.data = *data;
+    let uuid = match ev.event_get(b"uuid") {
+        None | Some(Value::Null) => return ev.set_dlq("empty_uuid", "decode"),
+        Some(Value::Str(s)) if s.is_empty() => return ev.set_dlq("empty_uuid", "decode"),
+        Some(Value::Str(s)) if is_uuid(s) => s.to_ascii_lowercase(),
+        Some(_) => return ev.set_dlq("invalid_uuid", "decode"),
+    };
+    // take the properties out of whichever layer they come from (nothing reads them there again)
+    let from_outer = ev.outer.contains_key(b"properties".as_slice());
+    let src = if from_outer { &mut ev.outer } else { &mut ev.data };
+    let properties = match src.get_mut(b"properties".as_slice()) {
+        None | Some(Value::Null) => json::new_map(),
+        Some(Value::Object(m)) => std::mem::take(&mut **m),
+        Some(_) => return ev.set_dlq("invalid_properties", "decode"),
+    };
+    let name = match ev.event_get(b"event") {
+        None | Some(Value::Null) => {
+            ev.outcome = Some("drop:missing_event");
+            return;
+        }
+        Some(v) => {
+            let text = json::json_text(v);
+            char_prefix(&text, MAX_EVENT_NAME).to_vec()
+        }
+    };
+    let did = match ev.event_get(b"distinct_id") {
+        None | Some(Value::Null) => ev.event_get(b"$distinct_id"),
+        some => some,
+    };
+    let distinct_id = match did {
+        None | Some(Value::Null) => None,
+        Some(Value::Str(s)) if s.is_empty() => None,
+        Some(v) => Some(json::json_text(v)),
+    };
+    let Some(distinct_id) = distinct_id else {
+        ev.outcome = Some("drop:missing_distinct_id");
+        return;
+    };
+    let mut token = None;
+    for key in [b"token".as_slice(), b"$token", b"api_key"] {
+        if let Some(Value::Str(s)) = ev.event_get(key) {
+            if token.is_none() && !s.is_empty() {
+                token = Some(s.clone());
+            }
+        }
+    }
+    ev.uuid = uuid;
+    ev.name = name;
+    ev.distinct_id = distinct_id;
+    ev.token = token;
+    ev.properties = properties;
+    ev.now_ms = rec.timestamp_ms;
+    if let Some(Value::Str(now)) = ev.event_get(b"now") {
+        if let Some(ms) = parse_timestamp(now) {
+            if (min_ms()..=max_ms()).contains(&ms) {
+                ev.now_ms = ms;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sanitize, validate, normalize
+
+fn sanitize(ev: &mut Ev) {
+    if ev.distinct_id.contains(&0) {
+        let mut out = Vec::with_capacity(ev.distinct_id.len() + 4);
+        for &c in &ev.distinct_id {
+            if c == 0 {
+                out.extend_from_slice("\u{FFFD}".as_bytes());
+            } else {
+                out.push(c);
+            }
+        }
+        ev.distinct_id = out;
+    }
+    for key in [b"$set".as_slice(), b"$set_once"] {
+        let Some(Value::Object(top)) = ev.event_get(key) else { continue };
+        let merged = match ev.properties.get(key) {
+            Some(Value::Object(inner)) => {
+                let mut m = (**inner).clone();
+                for (k, v) in top.iter() {
+                    m.insert(k.clone(), v.clone());
+                }
+                m
+            }
+            _ => (**top).clone(),
+        };
+        ev.properties.insert(key.to_vec(), Value::Object(Box::new(merged)));
+    }
+    if !ev.properties.contains_key(b"$ip".as_slice()) {
+        if let Some(ip) = ev.event_get(b"ip") {
+            if !ip.is_null() {
+                let ip = ip.clone();
+                ev.properties.insert(b"$ip".to_vec(), ip);
+            }
+        }
+    }
+    if let Some(Value::Str(sent_at)) = ev.event_get(b"sent_at") {
+        if !sent_at.is_empty() {
+            let v = Value::Str(sent_at.clone());
+            ev.properties.insert(b"$sent_at".to_vec(), v);
+        }
+    }
+    if let Some(Value::Str(sid)) = ev.properties.get_mut(b"$session_id".as_slice()) {
+        if is_uuid(sid) {
+            sid.make_ascii_lowercase();
+        }
+    }
+}
+
+fn apply_timestamp(ev: &mut Ev) {
+    if ev.timestamp_ms.is_some() {
+        return;
+    }
+    let empty = json::new_map();
+    let (ts, kinds) = {
+        // event_timestamp reads sent_at/timestamp/offset from the merged event
+        let mut view = empty.clone();
+        for k in [b"sent_at".as_slice(), b"timestamp", b"offset"] {
+            if let Some(v) = ev.event_get(k) {
+                view.insert(k.to_vec(), v.clone());
+            }
+        }
+        event_timestamp(&view, &ev.properties, ev.now_ms)
+    };
+    ev.timestamp_ms = Some(ts);
+    for kind in kinds {
+        let mut out = Vec::new();
+        let mut w = ObjWriter::new(&mut out);
+        w.str("eventUuid", &ev.uuid);
+        match ev.event_get(b"timestamp") {
+            Some(v) => w.value("timestamp", v),
+            None => w.null("timestamp"),
+        };
+        w.finish();
+        ev.warnings.push((kind, out));
+    }
+}
+
+fn older_than(age_ms: i64, max_age_s: &Value) -> bool {
+    match max_age_s {
+        Value::Int(s) => age_ms as i128 > *s as i128 * 1000,
+        Value::UInt(s) => (age_ms as i128) > *s as i128 * 1000,
+        Value::Float(f) => (age_ms as f64) > f * 1000.0,
+        Value::Bool(b) => age_ms > if *b { 1000 } else { 0 },
+        _ => false,
+    }
+}
+
+fn validate(ev: &mut Ev, ctx: &Context) {
+    let actions = ctx.actions(ev.token.as_deref().unwrap_or(b""), &ev.distinct_id);
+    if actions.drop {
+        ev.outcome = Some("drop:restricted");
+        return;
+    }
+    if actions.dlq {
+        return ev.set_dlq("restricted", "validate");
+    }
+    ev.force_overflow = actions.force_overflow;
+    ev.skip_person = actions.skip_person;
+    let team = &ctx.teams[ev.team];
+    if let Some(max_age) = &team.max_age_s {
+        apply_timestamp(ev);
+        if older_than(ev.now_ms - ev.timestamp_ms.unwrap(), max_age) {
+            ev.outcome = Some("drop:old_event");
+            return;
+        }
+    }
+    if ev.name == b"$groupidentify" {
+        if let Some(Value::Str(key)) = ev.properties.get(b"$group_key".as_slice()) {
+            if char_len(key) > MAX_GROUP_KEY {
+                ev.outcome = Some("drop:group_key_too_long");
+            }
+        }
+    }
+}
+
+fn add_initial_properties(props: &mut Map) {
+    let found: Vec<(Str, Value)> =
+        props.iter().filter(|(k, _)| is_event_to_person(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if found.is_empty() {
+        return;
+    }
+    let mut to_set = match props.get(b"$set".as_slice()) {
+        Some(Value::Object(m)) => (**m).clone(),
+        _ => json::new_map(),
+    };
+    let mut to_set_once = match props.get(b"$set_once".as_slice()) {
+        Some(Value::Object(m)) => (**m).clone(),
+        _ => json::new_map(),
+    };
+    let absent = |m: &Map, k: &[u8]| m.get(k).map_or(true, Value::is_null);
+    for (key, value) in found {
+        if key == b"$os_name" {
+            continue; // only a fallback alias of $os, below
+        }
+        let mut initial = b"$initial_".to_vec();
+        initial.extend_from_slice(key.strip_prefix(b"$").unwrap_or(&key));
+        if absent(&to_set, &key) {
+            to_set.insert(key, value.clone());
+        }
+        if absent(&to_set_once, &initial) {
+            to_set_once.insert(initial, value);
+        }
+    }
+    if let Some(Value::Str(os_name)) = props.get(b"$os_name".as_slice()) {
+        if !os_name.is_empty() {
+            let os = Value::Str(os_name.clone());
+            if absent(props, b"$os") {
+                props.insert(b"$os".to_vec(), os.clone());
+            }
+            if absent(&to_set, b"$os") {
+                to_set.insert(b"$os".to_vec(), os.clone());
+            }
+            if absent(&to_set_once, b"$initial_os") {
+                to_set_once.insert(b"$initial_os".to_vec(), os);
+            }
+        }
+    }
+    props.insert(b"$set".to_vec(), Value::Object(Box::new(to_set)));
+    props.insert(b"$set_once".to_vec(), Value::Object(Box::new(to_set_once)));
+}
+
+fn normalize(ev: &mut Ev, team: &Team) {
+    ev.person_processing = !(ev.skip_person
+        || team.person_processing_opt_out
+        || ev.force_disable_pp
+        || matches!(ev.properties.get(b"$process_person_profile".as_slice()), Some(Value::Bool(false))));
+    let name = ev.name.as_slice();
+    if !ev.person_processing && matches!(name, b"$identify" | b"$create_alias" | b"$merge_dangerously" | b"$groupidentify") {
+        ev.outcome = Some("drop:person_processing_disabled");
+        return;
+    }
+    if ev.person_processing && name != b"$groupidentify" {
+        if name != b"$snapshot" && name != b"$performance_event" {
+            add_initial_properties(&mut ev.properties);
+        }
+    } else {
+        for k in [b"$set".as_slice(), b"$set_once", b"$unset"] {
+            ev.properties.shift_remove(k);
+        }
+    }
+    apply_timestamp(ev);
+}
+
+// ---------------------------------------------------------------------------------------------
+// heatmaps
+
+fn coordinate(v: Option<&Value>) -> Option<f64> {
+    let f = match v? {
+        Value::Int(i) => *i as f64,
+        Value::UInt(u) => *u as f64,
+        Value::Float(f) => *f,
+        _ => return None,
+    };
+    // exact for ints: any int whose double lands in range is within 2^53 of it
+    (-MAX_COORDINATE..=MAX_COORDINATE).contains(&f).then_some(f)
+}
+
+fn scaled(v: Option<&Value>) -> i64 {
+    coordinate(v).map_or(0, |f| (f / SCALE_FACTOR as f64).ceil() as i64)
+}
+
+fn extract_heatmaps(ev: &mut Ev) {
+    let Some(data) = ev.properties.shift_remove(b"$heatmap_data".as_slice()) else { return };
+    let Value::Object(data) = data else { return };
+    let props = &ev.properties;
+    let session_id = match props.get(b"$session_id".as_slice()) {
+        Some(Value::Str(s)) => s.clone(),
+        _ => Vec::new(),
+    };
+    let vw = scaled(props.get(b"$viewport_width".as_slice()));
+    let vh = scaled(props.get(b"$viewport_height".as_slice()));
+    for (url, points) in data.iter() {
+        let Value::Array(points) = points else { continue };
+        for p in points {
+            let Value::Object(p) = p else { continue };
+            let (x, y) = (p.get(b"x".as_slice()), p.get(b"y".as_slice()));
+            let Some(Value::Str(kind)) = p.get(b"type".as_slice()) else { continue };
+            if coordinate(x).is_none() || coordinate(y).is_none() {
+                continue;
+            }
+            ev.heat_rows.push(HeatRow {
+                session_id: session_id.clone(),
+                viewport_width: vw,
+                viewport_height: vh,
+                x: scaled(x),
+                y: scaled(y),
+                fixed: matches!(p.get(b"target_fixed".as_slice()), Some(Value::Bool(true))),
+                url: url.clone(),
+                kind: kind.clone(),
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// output records
+
+fn b64(out: &mut Vec<u8>, data: &[u8]) {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        out.push(T[(n >> 18) as usize & 63]);
+        out.push(T[(n >> 12) as usize & 63]);
+        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] } else { b'=' });
+        out.push(if chunk.len() > 2 { T[n as usize & 63] } else { b'=' });
+    }
+}
+
+fn opt_b64(w: &mut ObjWriter<'_>, k: &str, data: Option<&[u8]>) {
+    match data {
+        Some(d) => {
+            let mut s = Vec::with_capacity(d.len() * 4 / 3 + 4);
+            b64(&mut s, d);
+            w.str(k, &s);
+        }
+        None => {
+            w.null(k);
+        }
+    }
+}
+
+fn ts_ms(ms: i64) -> Vec<u8> {
+    let mut o = Vec::with_capacity(23);
+    format_ms(&mut o, ms);
+    o
+}
+
+fn ts_s(ms: i64) -> Vec<u8> {
+    let mut o = Vec::with_capacity(23);
+    format_seconds(&mut o, ms);
+    o
+}
+
+impl Pipeline {
+    fn encode_event_row(&self, out: &mut Vec<u8>, ev: &Ev, row: &EventRow) {
+        let team = &self.ctx.teams[ev.team];
+        let person = ev.person.as_ref().expect("persons ran");
+        let now = ts_ms(ev.now_ms);
+        let mut w = ObjWriter::new(out);
+        w.str("uuid", &ev.uuid)
+            .str("event", &ev.name)
+            .json_str("properties", &row.properties_json)
+            .str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
+            .int("team_id", team.id)
+            .value("project_id", &team.project_id)
+            .str("distinct_id", &ev.distinct_id)
+            .str("elements_chain", &row.chain)
+            .str("created_at", &now)
+            .str("captured_at", &now)
+            .str("person_id", &person.person_id)
+            .json_str("person_properties", &row.person_properties_json)
+            .str("person_created_at", &ts_s(person.created_at_ms))
+            .str("person_mode", person.mode.as_bytes());
+        w.finish();
+    }
+
+    fn encode_dlq(&self, out: &mut Vec<u8>, rec: &RecordRef<'_>, reason: &str, step: &str) {
+        let mut w = ObjWriter::new(out);
+        w.str("dlq_reason", reason.as_bytes())
+            .str("dlq_step", step.as_bytes())
+            .str("dlq_topic", &self.ctx.topic)
+            .value("dlq_partition", &self.ctx.partition)
+            .int("dlq_offset", rec.offset)
+            .int("timestamp_ms", rec.timestamp_ms);
+        opt_b64(&mut w, "key_b64", rec.key);
+        opt_b64(&mut w, "value_b64", rec.value);
+        w.finish();
+    }
+}
+
+fn encode_overflow(out: &mut Vec<u8>, rec: &RecordRef<'_>, reason: &str) {
+    let mut w = ObjWriter::new(out);
+    w.int("offset", rec.offset).int("timestamp_ms", rec.timestamp_ms);
+    opt_b64(&mut w, "key_b64", rec.key);
+    w.str("reason", reason.as_bytes()).opt_str("value", rec.value);
+    w.finish();
+}
+
+fn encode_heat(out: &mut Vec<u8>, ev: &Ev, team_id: i64, h: &HeatRow) {
+    let mut w = ObjWriter::new(out);
+    w.str("session_id", &h.session_id)
+        .int("team_id", team_id)
+        .str("distinct_id", &ev.distinct_id)
+        .str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
+        .int("scale_factor", SCALE_FACTOR)
+        .int("viewport_width", h.viewport_width)
+        .int("viewport_height", h.viewport_height)
+        .int("x", h.x)
+        .int("y", h.y)
+        .bool("pointer_target_fixed", h.fixed)
+        .str("current_url", &h.url)
+        .str("type", &h.kind);
+    w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// the stages over a batch
+
+struct Batch<'r, 'a> {
+    records: &'r [RecordRef<'a>],
+    evs: Vec<Ev>,
+    touches: Touches,
+    touched_groups: IndexSet<GroupKey, ahash::RandomState>,
+    defs: Vec<defs::DefRow>,
+    streams: Vec<Vec<Vec<u8>>>,
+}
+
+impl Pipeline {
+    fn stage(&mut self, i: usize, b: &mut Batch<'_, '_>) {
+        let ctx = &self.ctx;
+        match i {
+            0 => {
+                for (ev, rec) in b.evs.iter_mut().zip(b.records) {
+                    decode(ev, rec);
+                }
+            }
+            1 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    match &ev.token {
+                        None => ev.outcome = Some("drop:missing_token"),
+                        Some(t) => match ctx.team_by_token.get(t) {
+                            None => ev.outcome = Some("drop:unknown_token"),
+                            Some(&team) => ev.team = team,
+                        },
+                    }
+                }
+            }
+            2 => b.evs.iter_mut().filter(|e| e.outcome.is_none()).for_each(sanitize),
+            3 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    validate(ev, ctx);
+                }
+            }
+            4 => {
+                let s = &ctx.settings;
+                let mut key = Vec::new();
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    let reason = if ev.force_overflow {
+                        "forced"
+                    } else if s.overflow_enabled {
+                        key.clear();
+                        key.extend_from_slice(ev.token.as_deref().unwrap_or(b""));
+                        key.push(b':');
+                        key.extend_from_slice(&ev.distinct_id);
+                        if take(&mut self.buckets, &key, ev.now_ms, s.capacity, s.replenish_per_s) {
+                            continue;
+                        }
+                        "rate_limited"
+                    } else {
+                        continue;
+                    };
+                    ev.outcome = Some("overflow");
+                    ev.overflow = Some(reason);
+                }
+            }
+            5 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    normalize(ev, &ctx.teams[ev.team]);
+                }
+            }
+            6 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none() && e.name != b"$$heatmap") {
+                    let team_id = ctx.teams[ev.team].id;
+                    let mut pe = PersonEvent {
+                        team_id,
+                        name: &ev.name,
+                        distinct_id: &ev.distinct_id,
+                        uuid: &ev.uuid,
+                        timestamp_ms: ev.timestamp_ms.unwrap_or(0),
+                        person_processing: ev.person_processing,
+                        properties: &ev.properties,
+                        warnings: &mut ev.warnings,
+                    };
+                    let r = self.persons.process(&mut pe, &mut b.touches);
+                    ev.person = Some(r);
+                }
+            }
+            7 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none() && e.name != b"$$heatmap") {
+                    let team = &ctx.teams[ev.team];
+                    add_group_properties(team, &mut ev.properties);
+                    if ev.name == b"$groupidentify" {
+                        self.groups.upsert(team, &ev.properties, ev.timestamp_ms.unwrap_or(0), &mut b.touched_groups);
+                    }
+                }
+            }
+            8 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    extract_heatmaps(ev);
+                    if ev.name == b"$$heatmap" {
+                        ev.outcome = Some("heatmap");
+                    }
+                }
+            }
+            9 => {
+                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                    let chain = elements_chain(&mut ev.properties);
+                    if ctx.teams[ev.team].anonymize_ips {
+                        ev.properties.shift_remove(b"$ip".as_slice());
+                    }
+                    let mut properties_json = Vec::with_capacity(1024);
+                    json::write_map(&mut properties_json, &ev.properties);
+                    let mut person_properties_json = Vec::new();
+                    match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
+                        Some(p) => json::write_map(&mut person_properties_json, p),
+                        None => person_properties_json.extend_from_slice(b"{}"),
+                    }
+                    ev.row = Some(EventRow { properties_json, person_properties_json, chain });
+                    ev.outcome = Some("event");
+                }
+            }
+            10 => {
+                let mut seen = defs::Seen::default();
+                for ev in b.evs.iter().filter(|e| e.outcome == Some("event")) {
+                    defs::collect(&mut seen, &ctx.teams[ev.team], &ev.name, &ev.properties, ev.now_ms);
+                }
+                b.defs = defs::sorted(seen);
+            }
+            11 => self.emit(b),
+            12 => self.flush(b),
+            _ => unreachable!(),
+        }
+    }
+
+    fn emit(&self, b: &mut Batch<'_, '_>) {
+        let streams = &mut b.streams;
+        for (ev, rec) in b.evs.iter().zip(b.records) {
+            if let Some(row) = &ev.row {
+                let mut out = Vec::with_capacity(row.properties_json.len() + row.person_properties_json.len() + 512);
+                self.encode_event_row(&mut out, ev, row);
+                if ev.name.starts_with(b"$ai_") {
+                    streams[S_AI].push(out.clone());
+                }
+                streams[S_EVENTS].push(out);
+            }
+            let team_id = self.ctx.teams.get(ev.team).map(|t| t.id).unwrap_or(0);
+            for h in &ev.heat_rows {
+                let mut out = Vec::with_capacity(256);
+                encode_heat(&mut out, ev, team_id, h);
+                streams[S_HEATMAPS].push(out);
+            }
+            for (kind, details) in &ev.warnings {
+                let mut out = Vec::with_capacity(256);
+                let mut w = ObjWriter::new(&mut out);
+                w.int("team_id", team_id)
+                    .str("source", b"plugin-server")
+                    .str("type", kind.as_bytes())
+                    .json_str("details", details)
+                    .str("timestamp", &ts_ms(ev.now_ms));
+                w.finish();
+                streams[S_WARNINGS].push(out);
+            }
+            if let Some(reason) = ev.overflow {
+                let mut out = Vec::with_capacity(rec.value.map_or(0, |v| v.len()) + 128);
+                encode_overflow(&mut out, rec, reason);
+                streams[S_OVERFLOW].push(out);
+            }
+            if let Some((reason, step)) = ev.dlq {
+                let mut out = Vec::with_capacity(rec.value.map_or(0, |v| v.len()) * 4 / 3 + 256);
+                self.encode_dlq(&mut out, rec, reason, step);
+                streams[S_DLQ].push(out);
+            }
+        }
+        for d in &b.defs {
+            let mut out = Vec::with_capacity(128);
+            let mut w = ObjWriter::new(&mut out);
+            w.int("team_id", d.team_id)
+                .value("project_id", &d.project_id)
+                .str("name", &d.name)
+                .str("type", defs::kind_name(d.kind));
+            match d.group_type_index {
+                Some(i) => w.int("group_type_index", i),
+                None => w.null("group_type_index"),
+            };
+            w.opt_str("property_type", d.property_type.map(str::as_bytes));
+            w.finish();
+            streams[S_DEFS].push(out);
+        }
+    }
+
+    fn flush(&self, b: &mut Batch<'_, '_>) {
+        let streams = &mut b.streams;
+        for &pid in &b.touches.persons {
+            let p = &self.persons.persons[pid];
+            let mut props = Vec::with_capacity(256);
+            json::write_map(&mut props, &p.properties);
+            let mut out = Vec::with_capacity(props.len() + 200);
+            let mut w = ObjWriter::new(&mut out);
+            w.str("id", &p.id)
+                .str("created_at", &ts_s(p.created_at_ms))
+                .json_str("properties", &props)
+                .int("team_id", p.team_id)
+                .int("is_identified", p.is_identified as i64)
+                .int("is_deleted", p.is_deleted as i64)
+                .int("version", if p.is_deleted { p.version + 100 } else { p.version });
+            w.finish();
+            streams[S_PERSONS].push(out);
+        }
+        for (team_id, did) in &b.touches.distinct_ids {
+            if let Some(pid) = self.persons.get(*team_id, did) {
+                let version = self.persons.distinct_id_version(*team_id, did);
+                let mut out = Vec::with_capacity(128);
+                let mut w = ObjWriter::new(&mut out);
+                w.str("distinct_id", did)
+                    .str("person_id", &self.persons.persons[pid].id)
+                    .int("team_id", *team_id)
+                    .int("version", version)
+                    .int("is_deleted", 0);
+                w.finish();
+                streams[S_DISTINCT_IDS].push(out);
+            }
+        }
+        for key in &b.touched_groups {
+            if let Some(g) = self.groups.groups.get(key) {
+                let mut props = Vec::with_capacity(128);
+                json::write_map(&mut props, &g.properties);
+                let mut out = Vec::with_capacity(props.len() + 160);
+                let mut w = ObjWriter::new(&mut out);
+                w.int("team_id", key.0)
+                    .int("group_type_index", key.1)
+                    .str("group_key", &key.2)
+                    .json_str("group_properties", &props)
+                    .str("created_at", &ts_ms(g.created_at_ms))
+                    .int("version", g.version);
+                w.finish();
+                streams[S_GROUPS].push(out);
+            }
+        }
+    }
+}
+
+/// overflow.TokenBuckets.take: one token at message time now_ms; false when over the limit.
+fn take(buckets: &mut AHashMap<Str, (f64, i64)>, key: &[u8], now_ms: i64, capacity: f64, rate: f64) -> bool {
+    let state = match buckets.get_mut(key) {
+        Some(s) => {
+            if now_ms > s.1 {
+                // (elapsed_ms * rate) / 1000.0, in this order, as in every implementation
+                s.0 = capacity.min(s.0 + (now_ms - s.1) as f64 * rate / 1000.0);
+                s.1 = now_ms;
+            }
+            s
+        }
+        None => buckets.entry(key.to_vec()).or_insert((capacity, now_ms)),
+    };
+    if state.0 >= 1.0 {
+        state.0 -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+impl Mode for Pipeline {
+    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult {
+        let mut b = Batch {
+            records,
+            evs: (0..records.len()).map(|_| Ev::new()).collect(),
+            touches: Touches::default(),
+            touched_groups: IndexSet::default(),
+            defs: Vec::new(),
+            streams: vec![Vec::new(); STREAMS.len()],
+        };
+        let mut stage_ns = vec![0u64; STAGES.len()];
+        for i in 0..STAGES.len() {
+            if instrument {
+                let t0 = Instant::now();
+                self.stage(i, &mut b);
+                stage_ns[i] = t0.elapsed().as_nanos() as u64;
+            } else {
+                self.stage(i, &mut b);
+            }
+        }
+        let mut counts: Vec<(String, u64)> = Vec::new();
+        for ev in &b.evs {
+            let o = ev.outcome.unwrap_or("unaccounted");
+            match counts.iter_mut().find(|(k, _)| k == o) {
+                Some(e) => e.1 += 1,
+                None => counts.push((o.to_string(), 1)),
+            }
+        }
+        BatchResult { streams: b.streams, outcomes: counts, stage_ns }
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: Rc<Map>) {}

@@ -1,0 +1,437 @@
+//! Timestamps as integer epoch milliseconds (port of impls/reference/timestamps.py): the accepted
+//! formats, capture's rule (skew, offset, future clamp, year range) and the output formats.
+//! The format matchers are hand-written equivalents of the reference's regular expressions.
+
+use crate::json::{Map, Value};
+
+pub const DAY_MS: i64 = 86_400_000;
+pub const FUTURE_LIMIT_MS: i128 = 23 * 3_600_000;
+
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + if month <= 2 { 1 } else { 0 }, month, day)
+}
+
+pub fn min_ms() -> i64 {
+    days_from_civil(0, 1, 1) * DAY_MS
+}
+pub fn max_ms() -> i64 {
+    days_from_civil(10000, 1, 1) * DAY_MS - 1
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    if month == 2 {
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        return if leap { 29 } else { 28 };
+    }
+    if matches!(month, 4 | 6 | 9 | 11) {
+        30
+    } else {
+        31
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn to_ms(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64, frac: Option<&[u8]>, zone_minutes: i64) -> Option<i64> {
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let millis = frac.map(frac_millis).unwrap_or(0);
+    Some(days_from_civil(year, month, day) * DAY_MS + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis - zone_minutes * 60_000)
+}
+
+/// int((frac + "00")[:3]): milliseconds, truncated.
+fn frac_millis(frac: &[u8]) -> i64 {
+    let mut v = 0;
+    for k in 0..3 {
+        v = v * 10 + frac.get(k).map(|c| (c - b'0') as i64).unwrap_or(0);
+    }
+    v
+}
+
+/// A tiny cursor for the fullmatch-style matchers.
+struct M<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> M<'a> {
+    fn digits(&mut self, n: usize) -> Option<i64> {
+        let d = self.s.get(self.i..self.i + n)?;
+        if !d.iter().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        self.i += n;
+        Some(d.iter().fold(0i64, |a, c| a * 10 + (c - b'0') as i64))
+    }
+    fn byte(&mut self, c: u8) -> bool {
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+    fn done(&self) -> bool {
+        self.i == self.s.len()
+    }
+    /// `[0-9]+`
+    fn digit_run(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+            self.i += 1;
+        }
+        if self.i > start {
+            Some(&self.s[start..self.i])
+        } else {
+            None
+        }
+    }
+}
+
+struct Clock<'a> {
+    hour: i64,
+    minute: i64,
+    second: i64,
+    frac: Option<&'a [u8]>,
+}
+
+/// `[Tt ]HH:MM(:SS(.f+)?)?` after the date (the leading separator already consumed).
+fn clock<'a>(m: &mut M<'a>) -> Option<Clock<'a>> {
+    let hour = m.digits(2)?;
+    if !m.byte(b':') {
+        return None;
+    }
+    let minute = m.digits(2)?;
+    let mut second = 0;
+    let mut frac = None;
+    if m.peek() == Some(b':') {
+        m.i += 1;
+        second = m.digits(2)?;
+        if m.peek() == Some(b'.') {
+            m.i += 1;
+            frac = Some(m.digit_run()?);
+        }
+    }
+    Some(Clock { hour, minute, second, frac })
+}
+
+/// `Z|z|[+-][0-9]{2}(?::?[0-9]{2})?` → (sign, raw digits) or "utc".
+fn zone_minutes_from(sign: i64, hours: i64, minutes: i64) -> Option<i64> {
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    Some(sign * (hours * 60 + minutes))
+}
+
+pub fn parse_iso(s: &[u8], zone_required: bool) -> Option<i64> {
+    let mut m = M { s, i: 0 };
+    let year = m.digits(4)?;
+    if !m.byte(b'-') {
+        return None;
+    }
+    let month = m.digits(2)?;
+    if !m.byte(b'-') {
+        return None;
+    }
+    let day = m.digits(2)?;
+    if m.done() {
+        if zone_required {
+            return None;
+        }
+        return to_ms(year, month, day, 0, 0, 0, None, 0);
+    }
+    if !matches!(m.peek(), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    m.i += 1;
+    let c = clock(&mut m)?;
+    let zone = match m.peek() {
+        None => {
+            if zone_required {
+                return None;
+            }
+            0
+        }
+        Some(b'Z' | b'z') => {
+            m.i += 1;
+            0
+        }
+        Some(sign @ (b'+' | b'-')) => {
+            m.i += 1;
+            let hours = m.digits(2)?;
+            let mut minutes = 0;
+            if !m.done() {
+                m.byte(b':');
+                minutes = m.digits(2)?;
+            }
+            zone_minutes_from(if sign == b'-' { -1 } else { 1 }, hours, minutes)?
+        }
+        Some(_) => return None,
+    };
+    if !m.done() {
+        return None;
+    }
+    to_ms(year, month, day, c.hour, c.minute, c.second, c.frac, zone)
+}
+
+fn parse_slash(s: &[u8]) -> Option<Option<i64>> {
+    let mut m = M { s, i: 0 };
+    let year = m.digits(4)?;
+    if !m.byte(b'/') {
+        return None;
+    }
+    let month = m.digits(2)?;
+    if !m.byte(b'/') {
+        return None;
+    }
+    let day = m.digits(2)?;
+    if m.done() {
+        return Some(to_ms(year, month, day, 0, 0, 0, None, 0));
+    }
+    if !matches!(m.peek(), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    m.i += 1;
+    let c = clock(&mut m)?;
+    if !m.done() {
+        return None;
+    }
+    Some(to_ms(year, month, day, c.hour, c.minute, c.second, c.frac, 0))
+}
+
+const MONTHS: [&[u8]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+const WEEKDAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+
+pub fn parse_rfc2822(s: &[u8]) -> Option<i64> {
+    let mut m = M { s, i: 0 };
+    // optional "Www, " (the day group needs a digit, so there is no ambiguity)
+    if s.len() >= 5 && WEEKDAYS.contains(&&s[..3]) && &s[3..5] == b", " {
+        m.i = 5;
+    }
+    let day = if m.s.get(m.i + 1).map_or(false, |c| c.is_ascii_digit()) { m.digits(2)? } else { m.digits(1)? };
+    if !m.byte(b' ') {
+        return None;
+    }
+    let mon = m.s.get(m.i..m.i + 3)?;
+    let month = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    m.i += 3;
+    if !m.byte(b' ') {
+        return None;
+    }
+    let year = m.digits(4)?;
+    if !m.byte(b' ') {
+        return None;
+    }
+    let hour = m.digits(2)?;
+    if !m.byte(b':') {
+        return None;
+    }
+    let minute = m.digits(2)?;
+    let mut second = 0;
+    if m.peek() == Some(b':') {
+        m.i += 1;
+        second = m.digits(2)?;
+    }
+    if !m.byte(b' ') {
+        return None;
+    }
+    let rest = &m.s[m.i..];
+    let zone = match rest {
+        b"GMT" | b"UTC" | b"UT" | b"Z" => 0,
+        [sign @ (b'+' | b'-'), d @ ..] if d.len() == 4 && d.iter().all(|c| c.is_ascii_digit()) => {
+            let hours = ((d[0] - b'0') * 10 + (d[1] - b'0')) as i64;
+            let minutes = ((d[2] - b'0') * 10 + (d[3] - b'0')) as i64;
+            zone_minutes_from(if *sign == b'-' { -1 } else { 1 }, hours, minutes)?
+        }
+        _ => return None,
+    };
+    to_ms(year, month, day, hour, minute, second, None, zone)
+}
+
+fn parse_epoch(s: &[u8]) -> Option<Option<i64>> {
+    let mut m = M { s, i: 0 };
+    let whole = m.digit_run()?;
+    if whole.len() > 15 {
+        return None;
+    }
+    let mut frac = None;
+    if m.peek() == Some(b'.') {
+        m.i += 1;
+        frac = Some(m.digit_run()?);
+    }
+    if !m.done() {
+        return None;
+    }
+    let value = whole.iter().fold(0i64, |a, c| a * 10 + (c - b'0') as i64);
+    if value < 100_000_000_000 {
+        return Some(Some(value * 1000 + frac.map(frac_millis).unwrap_or(0)));
+    }
+    Some(Some(value))
+}
+
+/// Epoch ms of a timestamp string in one of the accepted formats (tried in order), else None.
+pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
+    if let Some(ms) = parse_iso(s, false) {
+        return Some(ms);
+    }
+    if let Some(r) = parse_slash(s) {
+        return r;
+    }
+    if let Some(ms) = parse_rfc2822(s) {
+        return Some(ms);
+    }
+    if let Some(r) = parse_epoch(s) {
+        return r;
+    }
+    None
+}
+
+/// A JSON value as a timestamp: strings by format, non-negative integers as epoch digits.
+pub fn parse_timestamp_value(v: &Value) -> Option<i64> {
+    match v {
+        Value::Str(s) => parse_timestamp(s),
+        Value::Int(i) if *i >= 0 => parse_timestamp(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::UInt(u) => parse_timestamp(itoa::Buffer::new().format(*u).as_bytes()),
+        _ => None,
+    }
+}
+
+/// Capture's parse_event_timestamp: (timestamp ms, warning types raised).
+pub fn event_timestamp(event: &Map, properties: &Map, now_ms: i64) -> (i64, Vec<&'static str>) {
+    let mut warnings = Vec::new();
+    let mut sent_at_ms = None;
+    if !matches!(properties.get(b"$ignore_sent_at".as_slice()), Some(Value::Bool(true))) {
+        if let Some(Value::Str(s)) = event.get(b"sent_at".as_slice()) {
+            sent_at_ms = parse_timestamp(s);
+        }
+    }
+    let now = now_ms as i128;
+    let mut ts: i128 = now;
+    match event.get(b"timestamp".as_slice()) {
+        None | Some(Value::Null) => {}
+        Some(raw) => match parse_timestamp_value(raw) {
+            None => warnings.push("ignored_invalid_timestamp"),
+            Some(parsed) => {
+                ts = match sent_at_ms {
+                    Some(sent) => parsed as i128 + (now - sent as i128),
+                    None => parsed as i128,
+                }
+            }
+        },
+    }
+    match event.get(b"offset".as_slice()) {
+        Some(Value::Int(o)) => ts = now - *o as i128,
+        Some(Value::UInt(o)) => ts = now - *o as i128,
+        _ => {}
+    }
+    if ts - now > FUTURE_LIMIT_MS {
+        ts = now;
+        warnings.push("event_timestamp_in_future");
+    }
+    if ts < min_ms() as i128 || ts > max_ms() as i128 {
+        ts = 0;
+        warnings.push("timestamp_out_of_range");
+    }
+    (ts as i64, warnings)
+}
+
+/// `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+pub fn format_ms(out: &mut Vec<u8>, ms: i64) {
+    let days = ms.div_euclid(DAY_MS);
+    let rem = ms.rem_euclid(DAY_MS);
+    let (year, month, day) = civil_from_days(days);
+    let (secs, millis) = (rem / 1000, rem % 1000);
+    let (hours, secs) = (secs / 3600, secs % 3600);
+    let (minutes, secs) = (secs / 60, secs % 60);
+    push_num(out, year, 4);
+    out.push(b'-');
+    push_num(out, month, 2);
+    out.push(b'-');
+    push_num(out, day, 2);
+    out.push(b' ');
+    push_num(out, hours, 2);
+    out.push(b':');
+    push_num(out, minutes, 2);
+    out.push(b':');
+    push_num(out, secs, 2);
+    out.push(b'.');
+    push_num(out, millis, 3);
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (milliseconds dropped).
+pub fn format_seconds(out: &mut Vec<u8>, ms: i64) {
+    let start = out.len();
+    format_ms(out, ms);
+    out.truncate(start + 19);
+}
+
+fn push_num(out: &mut Vec<u8>, v: i64, width: usize) {
+    // Python's f"{v:04d}" on a negative year gives "-001"; years here are 0..=9999.
+    let mut b = itoa::Buffer::new();
+    let s = b.format(v.abs());
+    if v < 0 {
+        out.push(b'-');
+    }
+    let w = if v < 0 { width.saturating_sub(1) } else { width };
+    for _ in s.len()..w {
+        out.push(b'0');
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(ms: i64) -> String {
+        let mut o = Vec::new();
+        format_ms(&mut o, ms);
+        String::from_utf8(o).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        let base = parse_timestamp(b"2026-11-20T10:00:00.123Z").unwrap();
+        assert_eq!(fmt(base), "2026-11-20 10:00:00.123");
+        assert_eq!(parse_timestamp(b"2026-11-20T12:00:00+02:00"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"2026-11-20T12:00:00+02"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"2026-11-20T12:00:00+0200"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"2026-11-20 10:00:00.1239"), Some(base));
+        assert_eq!(parse_timestamp(b"2026/11/20 10:00:00.123"), Some(base));
+        assert_eq!(parse_timestamp(b"Fri, 20 Nov 2026 10:00:00 GMT"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"20 Nov 2026 11:00:00 +0100"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"1700000000"), Some(1_700_000_000_000));
+        assert_eq!(parse_timestamp(b"1700000000.5"), Some(1_700_000_000_500));
+        assert_eq!(parse_timestamp(b"1700000000123"), Some(1_700_000_000_123));
+        assert_eq!(parse_timestamp(b"2026-02-30"), None);
+        assert_eq!(parse_timestamp(b"2026-11-20T10:00"), Some(base - 123));
+        assert_eq!(parse_timestamp(b"2026-11-20T10:00:00+053"), None);
+        assert_eq!(parse_timestamp(b"nope"), None);
+        assert_eq!(fmt(min_ms()), "0000-01-01 00:00:00.000");
+        assert_eq!(fmt(max_ms()), "9999-12-31 23:59:59.999");
+    }
+}

@@ -1,0 +1,124 @@
+"""A fake bridge child in Python, for the bridge's failure tests (no Rust build needed).
+
+Usage: `python -m impls.rust_bridge.fake_child BEHAVIOUR`. With `ok` it speaks protocol 1
+correctly (each record's value comes back as one "events" record); every other behaviour
+misbehaves in one specific way at the first batch (or at hello for `version`/`hang-hello`).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+import time
+
+from impls.rust_bridge import frames
+
+BEHAVIOURS = (
+    "ok", "version", "hang-hello", "garbage", "truncated", "crash", "hang", "error",
+    "unknown-stream", "miscount", "wrong-kind",
+)
+
+
+def _read_exact(n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sys.stdin.buffer.read(n - len(data))
+        if not chunk:
+            sys.exit(0)
+        data += chunk
+    return data
+
+
+def _read_frame() -> tuple[int, bytes]:
+    header = frames.parse_header(_read_exact(frames.HEADER_LEN))
+    return header.kind, _read_exact(header.length)
+
+
+def _write(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _records(payload: bytes) -> list[bytes | None]:
+    """Just the values of a batch payload (see frames.batch_payload for the layout)."""
+    values: list[bytes | None] = []
+    (count,) = struct.unpack_from("<I", payload, 0)
+    pos = 4
+    for _ in range(count):
+        pos += 16
+        (klen,) = struct.unpack_from("<i", payload, pos)
+        pos += 4 + max(klen, 0)
+        (nh,) = struct.unpack_from("<I", payload, pos)
+        pos += 4
+        for _ in range(nh):
+            (n,) = struct.unpack_from("<I", payload, pos)
+            pos += 4 + n
+            (n,) = struct.unpack_from("<I", payload, pos)
+            pos += 4 + n
+        (vlen,) = struct.unpack_from("<i", payload, pos)
+        pos += 4
+        values.append(None if vlen < 0 else payload[pos:pos + vlen])
+        pos += max(vlen, 0)
+    return values
+
+
+def _result(values: list[bytes | None], *, stream: str = "events", extra_outcome: int = 0) -> bytes:
+    def name(s: str) -> bytes:
+        return struct.pack("<I", len(s)) + s.encode()
+
+    events = [v for v in values if v is not None]
+    parts = [struct.pack("<Q", 1234), struct.pack("<I", 1), name(stream), struct.pack("<I", len(events))]
+    for v in events:
+        parts += [struct.pack("<I", len(v)), v]
+    outcomes = {"event": len(events) + extra_outcome, "drop:no_value": len(values) - len(events)}
+    parts.append(struct.pack("<I", len(outcomes)))
+    for k, n in outcomes.items():
+        parts += [name(k), struct.pack("<Q", n)]
+    parts.append(struct.pack("<I", 0))
+    return b"".join(parts)
+
+
+def main(behaviour: str) -> None:
+    if behaviour not in BEHAVIOURS:
+        sys.exit(f"unknown behaviour {behaviour!r}")
+    if behaviour == "hang-hello":
+        time.sleep(3600)
+    kind, payload = _read_frame()
+    hello = json.loads(payload)
+    version = 99 if behaviour == "version" else frames.PROTOCOL_VERSION
+    _write(frames.frame(frames.HELLO, json.dumps({"protocol": version, "mode": hello["mode"]}).encode()))
+    kind, payload = _read_frame()
+    _write(frames.frame(frames.READY))
+    while True:
+        kind, payload = _read_frame()
+        if kind == frames.QUIT:
+            return
+        values = _records(payload)
+        if behaviour == "garbage":
+            _write(b"NOPE" + b"\x00" * 32)
+            time.sleep(3600)
+        elif behaviour == "truncated":
+            _write(frames.frame(frames.RESULT, b"x" * 100)[:40])
+            sys.exit(0)
+        elif behaviour == "crash":
+            sys.stderr.write("fake child: simulated crash\n")
+            sys.stderr.flush()
+            sys.exit(3)
+        elif behaviour == "hang":
+            time.sleep(3600)
+        elif behaviour == "error":
+            _write(frames.frame(frames.ERROR, b"simulated failure in decode"))
+            sys.exit(1)
+        elif behaviour == "unknown-stream":
+            _write(frames.frame(frames.RESULT, _result(values, stream="nonsense")))
+        elif behaviour == "miscount":
+            _write(frames.frame(frames.RESULT, _result(values, extra_outcome=1)))
+        elif behaviour == "wrong-kind":
+            _write(frames.frame(frames.READY))
+        else:
+            _write(frames.frame(frames.RESULT, _result(values)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "ok")

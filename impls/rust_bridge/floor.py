@@ -1,0 +1,12 @@
+"""The floor variant of the Rust binary: decode both JSON layers and re-encode, no semantics."""
+
+from __future__ import annotations
+
+from impls.rust_bridge.entry import RustBridge
+
+IMPLEMENTATION = RustBridge(
+    name="rust-floor",
+    description="Rust floor: decode outer JSON and data, re-encode; the least any pipeline must do",
+    mode="floor",
+    kind="stripped",
+)

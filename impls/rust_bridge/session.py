@@ -1,0 +1,220 @@
+"""A Session backed by a long-lived child process speaking the bridge protocol (docs/bridge.md).
+
+All pipe I/O is non-blocking under one deadline per exchange (selectors), so a child that
+crashes, hangs, writes garbage or speaks another protocol version becomes a BridgeError naming
+the implementation, never a hung benchmark; the child is killed on any failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from collections.abc import Sequence
+
+from impls.base import STAGES, BatchOutput, PartitionContext, Record
+from impls.rust_bridge import frames
+
+_PIPE_SIZE = 1 << 20  # fewer wake-ups per batch than the default 64 KiB pipes
+_READ_CHUNK = 1 << 20
+
+
+class BridgeError(RuntimeError):
+    """The child failed: crashed, timed out, sent a malformed frame or a protocol mismatch."""
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class BridgeSession:
+    """One child process for one partition's session (context sent once, then batches)."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        context: PartitionContext,
+        *,
+        mode: str,
+        instrument: bool = False,
+        timeout_s: float = 60.0,
+        start_timeout_s: float = 15.0,
+    ) -> None:
+        self.name = name
+        self._timeout_s = timeout_s
+        self._instrument = instrument
+        self._stage_ns = dict.fromkeys(STAGES, 0)
+        self._batches = 0
+        self._failed: str | None = None
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(
+                list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, bufsize=0
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise BridgeError(f"{name}: cannot start {argv[0]}: {exc}") from None
+        # Kill the child if the session is dropped without close() (e.g. the harness errored).
+        self._finalizer = weakref.finalize(self, _kill, self._proc)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._wfd = self._proc.stdin.fileno()
+        self._rfd = self._proc.stdout.fileno()
+        for fd in (self._wfd, self._rfd):
+            os.set_blocking(fd, False)
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        self._buf = bytearray()
+
+        kind, payload = self._exchange(frames.HELLO, frames.hello_payload(mode, instrument), start_timeout_s, "hello")
+        if kind != frames.HELLO:
+            self._fail(f"expected a hello frame from the child, got kind {chr(kind)!r}")
+        hello = self._checked(lambda: frames.parse_hello(payload))
+        if hello["protocol"] != frames.PROTOCOL_VERSION:
+            self._fail(
+                f"bridge protocol version mismatch: child speaks {hello['protocol']}, "
+                f"this side speaks {frames.PROTOCOL_VERSION}"
+            )
+        if hello.get("mode") != mode:
+            self._fail(f"child answered mode {hello.get('mode')!r}, asked for {mode!r}")
+        self.child_description = str(hello.get("impl", ""))
+        kind, _ = self._exchange(frames.CONTEXT, frames.context_payload(context), start_timeout_s, "context")
+        if kind != frames.READY:
+            self._fail(f"expected a ready frame after the context, got kind {chr(kind)!r}")
+
+    # -- Session protocol ------------------------------------------------------------------
+
+    def process_batch(self, batch: Sequence[Record]) -> BatchOutput:
+        kind, payload = self._exchange(
+            frames.BATCH, frames.batch_payload(batch), self._timeout_s, f"batch {self._batches}"
+        )
+        if kind != frames.RESULT:
+            self._fail(f"expected a result frame for batch {self._batches}, got kind {chr(kind)!r}")
+        result = self._checked(lambda: frames.parse_result(payload))
+        for stage, ns in result.stage_ns.items():
+            self._stage_ns[stage] += ns
+        total = sum(result.output.outcomes.values())
+        if total != len(batch):
+            self._fail(f"batch {self._batches}: outcomes account for {total} of {len(batch)} records")
+        self._batches += 1
+        return result.output
+
+    def stage_seconds(self) -> dict[str, float]:
+        if not self._instrument:
+            return {}
+        return {stage: ns / 1e9 for stage, ns in self._stage_ns.items()}
+
+    def close(self) -> None:
+        if self._proc.poll() is None and self._failed is None:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self._wfd, True)
+                os.write(self._wfd, frames.frame(frames.QUIT))
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        _kill(self._proc)
+        with contextlib.suppress(OSError):
+            self._proc.stdout.close()  # type: ignore[union-attr]
+        self._stderr.close()
+        self._finalizer.detach()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - 400))
+            tail = self._stderr.read().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f"; stderr: {tail}" if tail else ""
+
+    def _fail(self, reason: str) -> None:
+        _kill(self._proc)
+        self._failed = reason
+        raise BridgeError(f"{self.name}: {reason}")
+
+    def _checked(self, parse):  # noqa: ANN001, ANN202 - tiny helper: FrameError → BridgeError
+        try:
+            return parse()
+        except frames.FrameError as exc:
+            self._fail(f"malformed frame from the child: {exc}")
+
+    def _exchange(self, kind: int, payload: bytes, timeout_s: float, what: str) -> tuple[int, bytes]:
+        """Send one frame and read one back, both under one deadline."""
+        if self._failed is not None:
+            raise BridgeError(f"{self.name}: session already failed ({self._failed})")
+        deadline = time.monotonic() + timeout_s
+        out = memoryview(frames.frame(kind, payload))
+        buf = self._buf
+        header: frames.Header | None = None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._rfd, selectors.EVENT_READ)
+            if len(out):
+                sel.register(self._wfd, selectors.EVENT_WRITE)
+            while True:
+                if header is None and len(buf) >= frames.HEADER_LEN:
+                    header = self._checked(lambda: frames.parse_header(buf))
+                if header is not None and len(buf) >= frames.HEADER_LEN + header.length:
+                    end = frames.HEADER_LEN + header.length
+                    with memoryview(buf) as view:
+                        body = bytes(view[frames.HEADER_LEN:end])
+                    del buf[:end]
+                    if header.kind == frames.ERROR:
+                        message = body.decode(errors="replace")
+                        self._fail(f"child reported an error during {what}: {message}{self._stderr_tail()}")
+                    return header.kind, body
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._fail(f"child did not answer {what} within {timeout_s:g} s (killed)")
+                for key, _ in sel.select(remaining):
+                    if key.fd == self._wfd:
+                        try:
+                            n = os.write(self._wfd, out)
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            n = len(out)  # the child is gone; the read side reports how
+                        out = out[n:]
+                        if not len(out):
+                            sel.unregister(self._wfd)
+                    else:
+                        try:
+                            chunk = os.read(self._rfd, _READ_CHUNK)
+                        except BlockingIOError:
+                            continue
+                        if not chunk:
+                            try:
+                                code = self._proc.wait(timeout=2)
+                            except subprocess.TimeoutExpired:
+                                code = None
+                            self._fail(
+                                f"child closed its output during {what} "
+                                f"({_describe_exit(code)}){self._stderr_tail()}"
+                            )
+                        buf += chunk

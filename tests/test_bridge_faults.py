@@ -1,0 +1,108 @@
+"""The subprocess bridge against a fake Python child: the protocol works, and every failure mode
+(crash, hang, malformed frame, protocol mismatch, child error) is a clear BridgeError naming the
+implementation, with the child killed — never a hung test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from impls.base import STREAMS, PartitionContext, Record
+from impls.rust_bridge import BridgeError, RustBridge, frames
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTEXT = PartitionContext(teams=[{"id": 1, "api_token": "phc_x"}], persons=[])
+
+
+def fake(behaviour: str, *, timeout_s: float = 5.0, start_timeout_s: float = 5.0) -> RustBridge:
+    return RustBridge(
+        name="fake-rust",
+        description="fake child",
+        mode="full",
+        command=[sys.executable, "-m", "impls.rust_bridge.fake_child", behaviour],
+        timeout_s=timeout_s,
+        start_timeout_s=start_timeout_s,
+    )
+
+
+def batch(n: int = 3) -> list[Record]:
+    recs = [Record(i, 1_700_000_000_000 + i, b"phc_x:u", (("token", b"phc_x"),), b'{"i":%d}' % i) for i in range(n)]
+    return [*recs, Record(n, 0, None, (), None)]
+
+
+def test_ok_child_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    session = fake("ok").start(CONTEXT)
+    try:
+        for _ in range(2):
+            out = session.process_batch(batch())
+            assert out.streams["events"] == [b'{"i":0}', b'{"i":1}', b'{"i":2}']
+            assert set(out.streams) == set(STREAMS)
+            assert out.outcomes == {"event": 3, "drop:no_value": 1}
+            assert out.processing_seconds == pytest.approx(1234e-9)
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("version", r"fake-rust: bridge protocol version mismatch: child speaks 99, this side speaks 1"),
+    ],
+)
+def test_start_failures(behaviour: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(BridgeError, match=message):
+        fake(behaviour).start(CONTEXT)
+
+
+def test_hello_timeout_kills_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(BridgeError, match=r"fake-rust: child did not answer hello within 0.5 s \(killed\)"):
+        fake("hang-hello", start_timeout_s=0.5).start(CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("garbage", r"fake-rust: malformed frame from the child: bad frame magic b'NOPE'"),
+        ("truncated", r"fake-rust: child closed its output during batch 0 \(exited with status 0\)"),
+        ("crash", r"fake-rust: child closed its output during batch 0 \(exited with status 3\); "
+                  r"stderr: fake child: simulated crash"),
+        ("hang", r"fake-rust: child did not answer batch 0 within 0.5 s \(killed\)"),
+        ("error", r"fake-rust: child reported an error during batch 0: simulated failure in decode"),
+        ("unknown-stream", r"fake-rust: malformed frame from the child: unknown output stream 'nonsense'"),
+        ("miscount", r"fake-rust: batch 0: outcomes account for 5 of 4 records"),
+        ("wrong-kind", r"fake-rust: expected a result frame for batch 0, got kind 'K'"),
+    ],
+)
+def test_batch_failures(behaviour: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    session = fake(behaviour, timeout_s=0.5).start(CONTEXT)
+    try:
+        with pytest.raises(BridgeError, match=message):
+            session.process_batch(batch())
+        assert session._proc.poll() is not None, "the failed child must not be left running"
+        with pytest.raises(BridgeError, match=r"fake-rust: session already failed"):
+            session.process_batch(batch())
+    finally:
+        session.close()
+
+
+def test_missing_command_is_clear() -> None:
+    impl = RustBridge(name="fake-rust", description="", mode="full", command=["/nonexistent/partbench-rust"])
+    with pytest.raises(BridgeError, match=r"fake-rust: cannot start /nonexistent/partbench-rust"):
+        impl.start(CONTEXT)
+
+
+def test_frame_round_trip() -> None:
+    payload = frames.batch_payload(batch())
+    assert payload[:4] == b"\x04\x00\x00\x00"
+    header = frames.parse_header(frames.frame(frames.BATCH, payload))
+    assert header == frames.Header(frames.BATCH, len(payload))
+    with pytest.raises(frames.FrameError, match="bad frame magic"):
+        frames.parse_header(b"XXXX" + bytes(5))
+    with pytest.raises(frames.FrameError, match="unknown frame kind"):
+        frames.parse_header(b"PBRGz" + bytes(4))

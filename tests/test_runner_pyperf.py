@@ -1,0 +1,63 @@
+"""A real run: pyperf worker processes, the probe process and the files, on a tiny workload."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+import pytest
+from rich.console import Console
+
+from bench.runner import results, verify_step
+from bench.runner import run as run_module
+from bench.runner.plan import RunConfig, WorkloadRequest
+from bench.runner.timing import PyperfOptions
+from tests.test_runner_support import save_tiny_workload
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPPORT = "tests.test_runner_support"
+
+
+@pytest.mark.slow
+def test_real_pyperf_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the workers import the test implementations
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(verify_step, "load_verifier",
+                        lambda: lambda *a, **k: {"status": "passed", "digest": "sha256:t", "detail": ""})
+    config = RunConfig(
+        impls=[f"{SUPPORT}:TINY", f"{SUPPORT}:SELF_TIMED"],
+        workloads=[WorkloadRequest(file=save_tiny_workload(tmp_path, 120))], batch_sizes=[30],
+        pyperf=PyperfOptions(mode="fast", processes=3, values=2, min_time=0.02),
+        reference=f"{SUPPORT}:TINY", results_dir=tmp_path / "results", plain=True)
+    out = Console(file=open(tmp_path / "console.txt", "w"), width=160)
+    document, code = run_module.run(config, out)
+    assert code == 0
+
+    saved = results.read(tmp_path / "results" / "latest.json")
+    assert saved["run_id"] == document["run_id"]
+    tiny, selftimed = saved["results"]
+    for r in (tiny, selftimed):
+        thr = r["throughput"]
+        assert len(thr["per_process"]) == 3 and len(thr["values"]) == 6
+        assert thr["ci95"][0] <= thr["events_per_s"] <= thr["ci95"][1]
+        assert r["batch_latency_ms"]["p50"] > 0 and r["peak_rss_mb"] > 0 and r["cpu_seconds_per_kevent"] > 0
+        assert set(r["stages"]) >= {"decode", "emit"}
+    assert tiny["end_to_end"] is None
+    # self-timed: the headline is the implementation's own time (half its wall time, see the support module),
+    # so end-to-end throughput, which includes everything, must be lower
+    assert selftimed["end_to_end"]["events_per_s"] < selftimed["throughput"]["events_per_s"]
+    assert len(selftimed["end_to_end"]["per_process"]) == 3
+    assert saved["noise"]["impl"] == "tiny" and saved["noise"]["ci95_pct"] is not None
+
+    pyperf_file = Path(saved["pyperf_file"])
+    suite = pyperf.BenchmarkSuite.load(str(pyperf_file))
+    assert sorted(suite.get_benchmark_names()) == ["selftimed/tinyload/b30", "tiny/tinyload/b30",
+                                                   "tiny/tinyload/b30/aa"]
+    # users keep their pyperf tools
+    for cmd in (["stats", str(pyperf_file)], ["compare_to", str(pyperf_file), str(pyperf_file), "--table"]):
+        proc = subprocess.run([sys.executable, "-m", "pyperf", *cmd], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    console = (tmp_path / "console.txt").read_text()
+    assert "A/A noise (tiny on tinyload" in console and "selftimed" in console

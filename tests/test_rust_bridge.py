@@ -1,0 +1,110 @@
+"""The real Rust binary behind the bridge: its failure modes (test-only `--fault` flags) and the
+floor mode's output. Needs `make rust` (the `rust` marker); fails with that hint otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from impls import registry
+from impls.base import STAGES, PartitionContext, Record
+from impls.reference import jsonrules
+from impls.rust_bridge import BridgeError, RustBridge
+
+pytestmark = pytest.mark.rust
+CONTEXT = PartitionContext(teams=[], persons=[])
+
+
+@pytest.fixture(scope="module")
+def floor() -> RustBridge:
+    impl = registry.get("rust-floor")
+    reason = impl.unavailable_reason()
+    if reason is not None:
+        pytest.fail(f"rust-floor unavailable: {reason}")
+    assert isinstance(impl, RustBridge)
+    return impl
+
+
+def record(offset: int, value: bytes | None) -> Record:
+    return Record(offset, 1_700_000_000_000, b"k", (("token", b"phc_x"),), value)
+
+
+HOSTILE_DATA = [
+    {"event": "$pageview", "properties": {"f": 1.5, "tiny": 1e-7, "big": 1e300, "n": 12}},
+    {"event": "lone \ud800 surrogate", "properties": {"emoji": "😀", "nul": "a\u0000b", "ctl": "\x7f"}},
+    {"event": "big", "properties": {"huge": 123456789012345678901234567890, "neg": -(2**70)}},
+    {"event": "dup", "properties": {"x": [1, {"y": None}], "t": True, "u64": 2**64 - 1, "deep": [[[[[[1]]]]]]}},
+]
+# Breaking the JSON rules (jsonrules): not JSON, NaN, a number out of double range, > 64 levels.
+BAD_DATA = ["[1,", "[NaN]", "[1e400]", "[" * 65 + "]" * 65, '{"a": 1} x']
+
+
+def test_floor_decodes_and_reencodes_both_layers(floor: RustBridge) -> None:
+    values = [json.dumps({"uuid": str(i), "data": json.dumps(d), "token": "phc_x"}).encode()
+              for i, d in enumerate(HOSTILE_DATA)]
+    batch = [record(i, v) for i, v in enumerate(values)]
+    batch += [record(90, b"{not json"), record(91, None), record(93, b"\xff\xfe")]
+    batch += [record(100 + i, json.dumps({"data": d}).encode()) for i, d in enumerate(BAD_DATA)]
+    session = floor.start(CONTEXT, instrument=True)
+    try:
+        out = session.process_batch(batch)
+    finally:
+        session.close()
+    assert out.outcomes == {"event": len(values), "drop:undecodable": 3 + len(BAD_DATA)}
+    assert out.processing_seconds is not None and out.processing_seconds > 0
+    for raw, want in zip(out.streams["events"], HOSTILE_DATA, strict=True):
+        row = json.loads(raw)
+        # the reference's JSON rules agree on every value (big ints → nearest double etc.)
+        assert jsonrules.json_equal(jsonrules.loads(row["data"]), jsonrules.loads(json.dumps(want)))
+        raw.decode("ascii")  # ensure_ascii output
+    assert set(session.stage_seconds()) == set(STAGES)
+
+
+def test_floor_matches_python_spelling(floor: RustBridge) -> None:
+    """Byte-identical to jsonrules.dumps (compact, ASCII-only) for floats, escapes and big ints."""
+    data = {"a": [0.1, 1e16, 1.5e-05, 100.0, -0.0, 2**80, 2**64 - 1, -(2**63)], "s": "é\ud83d\ude00\ud800\n\"\\\x7f"}
+    value = json.dumps({"data": json.dumps(data)}).encode()
+    session = floor.start(CONTEXT)
+    try:
+        out = session.process_batch([record(0, value)])
+    finally:
+        session.close()
+    row = json.loads(out.streams["events"][0])
+    assert row["data"] == jsonrules.dumps(jsonrules.loads(json.dumps(data)))
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("crash", r"rust-floor: child closed its output during batch 1 \(killed by SIGABRT\)"),
+        ("hang", r"rust-floor: child did not answer batch 1 within 1 s \(killed\)"),
+        ("garbage", r"rust-floor: malformed frame from the child: bad frame magic b'PBRX'"),
+    ],
+)
+def test_binary_batch_faults(floor: RustBridge, fault: str, message: str) -> None:
+    impl = dataclasses.replace(floor, extra_args=("--fault", fault, "--fault-after", "1"), timeout_s=1.0)
+    session = impl.start(CONTEXT)
+    try:
+        value = json.dumps({"data": "{}"}).encode()
+        assert session.process_batch([record(0, value)]).outcomes == {"event": 1}
+        with pytest.raises(BridgeError, match=message):
+            session.process_batch([record(1, value)])
+    finally:
+        session.close()
+
+
+def test_binary_version_mismatch(floor: RustBridge) -> None:
+    impl = dataclasses.replace(floor, extra_args=("--fault", "bad-version"))
+    with pytest.raises(BridgeError, match=r"rust-floor: bridge protocol version mismatch: child speaks 2, this side speaks 1"):
+        impl.start(CONTEXT)
+
+
+def test_binary_rejects_other_parent_version(floor: RustBridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    from impls.rust_bridge import frames
+
+    monkeypatch.setattr(frames, "PROTOCOL_VERSION", 7)
+    with pytest.raises(BridgeError, match=r"rust-floor: child reported an error during hello: "
+                                          r"protocol version mismatch: parent speaks 7, child speaks 1"):
+        floor.start(CONTEXT)
