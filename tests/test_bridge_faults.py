@@ -99,7 +99,7 @@ def test_missing_command_is_clear() -> None:
 
 def test_frame_round_trip() -> None:
     payload = frames.batch_payload(batch())
-    assert payload[:4] == b"\x04\x00\x00\x00"
+    assert payload[:4] == b"\x04\x00\x00\x00"  # record count
     header = frames.parse_header(frames.frame(frames.BATCH, payload))
     assert header == frames.Header(frames.BATCH, len(payload))
     with pytest.raises(frames.FrameError, match="bad frame magic"):

@@ -162,3 +162,9 @@ def test_seeded_synthetic_pairs_quick_rates():
         slow += compare.compare_runs(base, worse, settings).rows[0].verdict == compare.REGRESSION
     assert aa <= 1
     assert slow >= 20
+
+
+def test_a_very_noisy_run_says_it_cannot_see_small_changes():
+    c = compare.compare_runs(doc(BASE, noise=(25.0, [-10.0, 60.0])), doc(BASE))
+    assert c.threshold_pct == pytest.approx(35.0)
+    assert "too noisy to see changes smaller than 35%" in c.summary

@@ -31,8 +31,8 @@ def test_per_process_means_cry_wolf_less_than_values_as_independent_samples():
     # Why the unit is the per-process mean: values inside one process share its offset.
     model = NoiseModel(processes=12)
     no_threshold = replace(SETTINGS, threshold_pct=0.0)
-    per_process = calibrate.simulate(TRIALS, 0.0, model, seed=13, settings=no_threshold)
-    values = calibrate.simulate(TRIALS, 0.0, model, seed=13, unit="values", settings=no_threshold)
+    per_process = calibrate.simulate(200, 0.0, model, seed=13, settings=no_threshold)
+    values = calibrate.simulate(200, 0.0, model, seed=13, unit="values", settings=no_threshold)
     assert values.rate > 1.5 * per_process.rate
     # And the noise threshold is what brings the per-process rate under alpha.
-    assert calibrate.simulate(TRIALS, 0.0, model, seed=13, settings=SETTINGS).rate < per_process.rate
+    assert calibrate.simulate(200, 0.0, model, seed=13, settings=SETTINGS).rate < per_process.rate

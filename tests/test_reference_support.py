@@ -16,6 +16,8 @@ TEAM = {"id": 2, "project_id": 3, "api_token": TOKEN, "name": "Test", "anonymize
         "group_types": {"company": 0, "project": 1}, "drop_events_older_than_s": None,
         "person_processing_opt_out": False}
 _counter = iter(range(10**9))
+_DROP = object()
+DROP = _DROP  # pass as an outer field value to remove it from the message
 
 
 def make_uuid(n: int) -> str:
@@ -23,20 +25,24 @@ def make_uuid(n: int) -> str:
 
 
 def make_record(data: dict[str, Any] | None = None, *, offset: int | None = None, raw_data: str | None = None,
-                headers: tuple[tuple[str, bytes], ...] = (), value: bytes | None = None, **outer: Any) -> Record:
-    """A capture message: outer fields (uuid, distinct_id, ip, now, token, data) plus overrides."""
+                data_value: Any = None, headers: tuple[tuple[str, bytes], ...] = (), value: bytes | None = None,
+                **outer: Any) -> Record:
+    """A capture message: outer fields (uuid, distinct_id, ip, now, token, data) plus overrides.
+    `data` is the inner event (JSON-encoded into the data string), `raw_data` the data string
+    itself, `data_value` any other value for the data field (DROP removes it)."""
     n = next(_counter) if offset is None else offset
     if value is None:
         message = {"uuid": make_uuid(n), "distinct_id": "user-1", "ip": "10.0.0.1", "now": NOW, "token": TOKEN}
         message.update(outer)
-        message["data"] = raw_data if raw_data is not None else json.dumps({"event": "clicked", **(data or {})})
+        if data_value is not None:
+            message["data"] = data_value
+        else:
+            message["data"] = raw_data if raw_data is not None else json.dumps({"event": "clicked", **(data or {})})
         message = {k: v for k, v in message.items() if v is not _DROP}
         value = json.dumps(message).encode()
     return Record(n, NOW_MS, f"{TOKEN}:user-1".encode(), headers, value)
 
 
-_DROP = object()
-DROP = _DROP  # pass as an outer field value to remove it from the message
 
 
 def context(**overrides: Any) -> PartitionContext:

@@ -34,6 +34,7 @@ def test_pipeline_supplies_settings_batch_size_and_recipe(tmp_path, monkeypatch)
         '[workload]\nprofile = "hot-key"\nevents = 3000\nseed = 7\n'
         '[stages]\nbatch_size = 200\noverflow_enabled = false\n')
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(listing, "validation_error", lambda path: None)  # the capacity model's full schema
     config = cli.config_from_args(_args("run", "--pipeline", "hot", "--impl", "reference"))
     assert config.batch_sizes == [200]
     assert config.settings == {"overflow_enabled": False}
@@ -41,6 +42,11 @@ def test_pipeline_supplies_settings_batch_size_and_recipe(tmp_path, monkeypatch)
     assert listing.pipelines()[0]["batch_size"] == 200
     with pytest.raises(UserError, match="no such pipeline"):
         cli.config_from_args(_args("run", "--pipeline", "nope"))
+    # the capacity model's validation error is reported as is, and nothing runs
+    monkeypatch.setattr(listing, "validation_error", lambda path: f"{path}: traffic.pods: must be > 0")
+    with pytest.raises(UserError, match="hot.toml: traffic.pods: must be > 0"):
+        cli.config_from_args(_args("run", "--pipeline", "hot"))
+    assert listing.pipelines()[0]["error"].endswith("must be > 0")
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -71,7 +71,8 @@ def test_only_verified_implementations_are_timed(harness):
     assert set(by_impl) == {"tiny", "tiny2", "missing", "selftimed"}
 
     failed = by_impl["tiny2"]
-    assert failed["verification"] == {"status": "failed", "digest": "sha256:bad", "detail": "events[3]: x: 1 != 2"}
+    assert failed["verification"] == {"status": "failed", "digest": "sha256:bad", "detail": "events[3]: x: 1 != 2",
+                                      "scope": "outputs"}
     assert failed["throughput"] is None and failed["stages"] is None
     assert not any(name.startswith("tiny2/") for name in calls["timed"] + calls["probed"])
 
@@ -152,3 +153,36 @@ def test_verifier_missing_or_crashing_is_an_error_verdict(monkeypatch):
 
     monkeypatch.setattr(verify_step, "load_verifier", lambda: crash)
     assert verify_step.check(TINY, "tiny", tiny_workload(5), 5, {})["detail"] == "ValueError: boom"
+
+
+def test_stripped_implementation_is_checked_for_accounting_not_equality(monkeypatch):
+    from impls.base import BatchOutput, InProcess
+    from tests.test_runner_support import TinyPipeline, tiny_workload
+
+    monkeypatch.setattr(verify_step, "load_verifier", lambda: pytest.fail("stripped ones are not compared"))
+    floor = InProcess(name="floor", description="", pipeline=TinyPipeline, kind="stripped")
+    verdict = verify_step.check(floor, "floor", tiny_workload(30), 10, {})
+    assert verdict["status"] == "passed" and verdict["scope"] == "accounting"
+
+    class Lossy(TinyPipeline):
+        def process_batch(self, batch):
+            out = super().process_batch(batch)
+            return BatchOutput(out.streams, {"event": len(batch) - 1})
+
+    lossy = InProcess(name="lossy", description="", pipeline=Lossy, kind="stripped")
+    verdict = verify_step.check(lossy, "lossy", tiny_workload(30), 10, {})
+    assert verdict["status"] == "failed" and "account for 9 records" in verdict["detail"]
+
+
+def test_rich_progress_on_a_terminal(harness, tmp_path):
+    import io
+
+    config, _ = harness
+    config.impls = [f"{SUPPORT}:TINY"]
+    config.plain = False
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=160)
+    document, code = run_module.run(config, console)
+    assert code == 0
+    text = buffer.getvalue()
+    assert "ETA" in text and "A/A noise" in text and "tiny" in text

@@ -114,6 +114,6 @@ def attribute(raw: str, boundary: str | None = None) -> Attribution:
 
 def _last_index(frames: list[str], function: str) -> int | None:
     for index in range(len(frames) - 1, -1, -1):
-        if parse_frame(frames[index])[0] == function:
+        if parse_frame(frames[index])[0].rsplit(".", 1)[-1] == function:
             return index
     return None

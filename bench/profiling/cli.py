@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.errors import UserError
+from bench.profiling.defaults import DEFAULT_DURATION_S, DEFAULT_RATE_HZ
 from bench.profiling.lookup import load_error
 from bench.profiling.passes import ContractError
 from bench.profiling.run import Options, Unavailable, profile_impl
@@ -28,13 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="implementation (registry name or module.path:ATTR); repeatable")
     which.add_argument("--all", action="store_true", help="every registered implementation (unavailable ones skipped)")
     add_workload_arguments(parser)
-    parser.add_argument("--rate", type=int, default=200, metavar="HZ", help="py-spy samples per second (default: 200)")
+    parser.add_argument("--rate", type=int, default=DEFAULT_RATE_HZ, metavar="HZ",
+                        help=f"py-spy samples per second (default: {DEFAULT_RATE_HZ})")
     parser.add_argument("--native", action="store_true", help="also sample native frames (Cython, C extensions)")
     parser.add_argument("--nonblocking", action="store_true",
                         help="do not pause the target per sample (less overhead, less accurate)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                        help="seconds of steady state to sample, and to time (default: 5)")
+    length.add_argument("--duration", type=int, default=None, metavar="SECONDS",
+                        help=f"seconds of steady state to sample, and to time (default: {DEFAULT_DURATION_S})")
     length.add_argument("--loops", type=int, default=None, metavar="N",
                         help="instead of --duration: whole passes over the workload to sample, and to time")
     parser.add_argument("--out-dir", type=Path, default=Path("results/profiles"),
@@ -54,9 +56,9 @@ def _options(args: argparse.Namespace) -> Options:
         raise UserError(f"--duration must be at least 1 second, got {args.duration}")
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    duration = None if args.loops is not None else (args.duration or 5.0)
+    duration = None if args.loops is not None else (args.duration or DEFAULT_DURATION_S)
     return Options(
-        source=workload_source(args), batch_size=args.batch_size, rate=args.rate, native=args.native,
+        batch_size=args.batch_size, rate=args.rate, native=args.native,
         nonblocking=args.nonblocking, duration=duration, loops=args.loops, out_dir=args.out_dir,
         json_out=args.json_out, top=args.top, command="partbench " + " ".join(sys.argv[1:]),
     )
@@ -68,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if options.json_out is not None and len(specs) != 1:
         raise UserError("--json-out needs exactly one --impl")
     console = Console()
-    workload = options.source.load()
-    if not workload.records:
-        raise UserError(f"workload {options.source.name}: no records")
+    prepared = workload_source(args).prepare()  # once, shared by every implementation
+    if not prepared.workload.records:
+        raise UserError(f"workload {prepared.name}: no records")
     failures = 0
     for spec in specs:
         console.rule(f"profile {spec}")
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[yellow]skipped {spec}: unavailable: {reason}[/]")
             continue
         try:
-            summary = profile_impl(spec, workload, options)
+            summary = profile_impl(spec, prepared, options)
         except Unavailable as exc:
             console.print(f"[yellow]skipped {spec}: unavailable: {exc}[/]")
             continue

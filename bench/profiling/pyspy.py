@@ -8,17 +8,20 @@ target starts its steady loop only once py-spy reports that it is sampling.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UserError
+from bench.profiling.attribution import parse_raw
 
+_MARKER = "Sampling process"
 _SAMPLES = re.compile(r"Samples: (\d+) Errors: (\d+)")
 
 
@@ -29,6 +32,7 @@ class SamplingRun:
     errors: int
     passes: int                 # steady-state passes the target completed
     warnings: list[str] = field(default_factory=list)  # e.g. py-spy falling behind
+    native: bool = False
 
 
 def pyspy_binary() -> str:
@@ -38,23 +42,6 @@ def pyspy_binary() -> str:
     if not found:
         raise UserError("py-spy not found (expected beside the interpreter or on PATH; run make setup)")
     return found
-
-
-class _LineReader(threading.Thread):
-    """Drains a pipe in the background (py-spy may warn repeatedly; a full pipe would block it)."""
-
-    def __init__(self, stream, marker: str) -> None:
-        super().__init__(daemon=True)
-        self.stream, self.marker = stream, marker
-        self.lines: list[str] = []
-        self.seen = threading.Event()
-
-    def run(self) -> None:
-        for line in self.stream:
-            self.lines.append(line.rstrip("\n"))
-            if self.marker in line:
-                self.seen.set()
-        self.seen.set()  # stream closed: stop waiting either way
 
 
 def record(
@@ -77,7 +64,8 @@ def record(
         cmd = [sys.executable, "-m", "bench.profiling.target", *target_argv]
         if loops is not None:
             cmd += ["--loops", str(loops)]
-        with open(stderr_path, "w+") as target_err:
+        spy_log_path = Path(tmp) / "py-spy.log"
+        with open(stderr_path, "w+") as target_err, open(spy_log_path, "w") as spy_log:
             target = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=target_err, text=True)
             spy = None
             try:
@@ -90,26 +78,25 @@ def record(
                 spy_cmd += ["--native"] * native + ["--nonblocking"] * nonblocking
                 if duration is not None:
                     spy_cmd += ["-d", str(max(1, round(duration)))]
-                spy = subprocess.Popen(spy_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True)
-                spy_log = _LineReader(spy.stderr, "Sampling process")
-                spy_log.start()
-                spy_log.seen.wait(timeout=60)
+                # py-spy reports on stdout ("Sampling process…" once attached, sample counts at the end)
+                spy = subprocess.Popen(spy_cmd, stdin=subprocess.DEVNULL, stdout=spy_log, stderr=subprocess.STDOUT)
+                _wait_for(lambda: spy.poll() is not None or _MARKER in spy_log_path.read_text(), 60)
                 if spy.poll() is not None and not raw_path.exists():
-                    raise UserError(f"py-spy failed: {_first_error(spy_log.lines)}")
-                target.stdin.write("go\n")
-                target.stdin.flush()
+                    raise UserError(f"py-spy failed: {_first_error(spy_log_path)}")
+                with contextlib.suppress(BrokenPipeError):
+                    target.stdin.write("go\n")
+                    target.stdin.flush()
                 if duration is not None:
                     spy.wait(timeout=duration + timeout)
-                    target.stdin.write("stop\n")
-                    target.stdin.close()
+                    with contextlib.suppress(BrokenPipeError):  # it may have failed meanwhile
+                        target.stdin.write("stop\n")
+                        target.stdin.close()
                     done = target.stdout.readline().strip()
                     target.wait(timeout=timeout)
                 else:
                     done = target.stdout.readline().strip()  # py-spy stops when the target exits
                     target.wait(timeout=timeout)
                     spy.wait(timeout=60)
-                spy_log.join(timeout=10)
             except subprocess.TimeoutExpired:
                 raise UserError(f"profiling timed out after {timeout:.0f} s") from None
             finally:
@@ -119,17 +106,28 @@ def record(
                         proc.wait()
         if target.returncode != 0 or not done.startswith("done"):
             raise UserError(f"profiled program failed: {_last_line(stderr_path)}")
+        log = spy_log_path.read_text(errors="replace")
         if spy.returncode != 0 or not raw_path.exists():
-            raise UserError(f"py-spy failed (exit {spy.returncode}): {_first_error(spy_log.lines)}")
-        counts = next((m for m in map(_SAMPLES.search, spy_log.lines) if m), None)
-        warnings = sorted({line.removeprefix("py-spy> ") for line in spy_log.lines if "behind in sampling" in line})
+            raise UserError(f"py-spy failed (exit {spy.returncode}): {_first_error(spy_log_path)}")
+        counts = _SAMPLES.search(log)
+        warnings = sorted({line.removeprefix("py-spy> ") for line in log.splitlines() if "behind in sampling" in line})
+        raw = raw_path.read_text(errors="replace")  # native frames may carry odd bytes
         return SamplingRun(
-            raw=raw_path.read_text(),
-            samples=int(counts.group(1)) if counts else 0,
+            raw=raw,
+            samples=int(counts.group(1)) if counts else sum(count for _, count in parse_raw(raw)),
             errors=int(counts.group(2)) if counts else 0,
             passes=int(done.split()[1]),
             warnings=warnings[:3],
+            native=native,
         )
+
+
+def _wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired("py-spy", timeout)
+        time.sleep(0.02)
 
 
 def _last_line(path: Path) -> str:
@@ -137,7 +135,7 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else "no error output"
 
 
-def _first_error(lines: list[str]) -> str:
-    useful = [line for line in lines if line.strip() and "Sampling process" not in line]
+def _first_error(log_path: Path) -> str:
+    lines = log_path.read_text(errors="replace").splitlines()
+    useful = [line for line in lines if line.strip() and _MARKER not in line]
     return useful[0] if useful else "no error output"
-

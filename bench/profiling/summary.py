@@ -31,6 +31,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary result files
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -11,7 +11,7 @@ from impls.base import STAGES
 
 
 def stage_table(summary: dict[str, Any]) -> Table:
-    sampled = summary.get("sampled_stages") or (summary["stages"] if summary["source"] == "py-spy" else {})
+    sampled = summary.get("stages") or {}
     timers = summary.get("timer_stages") or {}
     flagged = set(summary.get("flagged", []))
     table = Table(title=f"{summary['impl']} on {summary['workload']}: share of stage time", title_justify="left")
@@ -26,9 +26,9 @@ def stage_table(summary: dict[str, Any]) -> Table:
         diff = (sampled.get(stage, 0.0) - timers.get(stage, 0.0)) * 100 if sampled and timers else None
         table.add_row(
             stage,
-            _pct(sampled.get(stage)) if sampled else "n/a",
-            _pct(timers.get(stage)) if timers else "n/a",
-            f"{diff:+.1f}" if diff is not None else "",
+            _pct(sampled.get(stage, 0.0)) if sampled else "n/a",
+            _pct(timers.get(stage, 0.0)) if timers else "n/a",
+            ("0.0" if abs(diff) < 0.05 else f"{diff:+.1f}") if diff is not None else "",
             "[bold red]> 10 pts[/]" if stage in flagged else "",
         )
     return table

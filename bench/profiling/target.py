@@ -6,16 +6,16 @@ the samples show the steady state. Protocol with the profiler (pyspy.py), one li
   profiler -> stdin: "go"            (py-spy is attached and sampling)
   target runs passes until --loops passes are done, or until stdin says "stop" or closes
   target -> stdout: "done PASSES"
-The reader of stdin is a thread blocked in read(): idle, so py-spy (without --idle) skips it.
 """
 
 from __future__ import annotations
 
 import argparse
+import select
 import sys
-import threading
 
 from bench.errors import UserError
+from bench.profiling.defaults import DEFAULT_BATCH_SIZE, DEFAULT_EVENTS, DEFAULT_PROFILE, DEFAULT_SEED
 from bench.profiling.lookup import resolve
 from bench.profiling.passes import batches, run_pass
 from bench.profiling.workload_source import WorkloadSource
@@ -24,21 +24,24 @@ from bench.profiling.workload_source import WorkloadSource
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--workload", metavar="FILE", help="workload file (or module.path:ATTR)")
-    source.add_argument("--profile", default="general", metavar="NAME", help="generator profile (default: general)")
-    parser.add_argument("--events", type=int, default=20000, help="events to generate (default: 20000)")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed (default: 1)")
-    parser.add_argument("--batch-size", type=int, default=500, help="records per batch (default: 500)")
+    source.add_argument("--profile", default=DEFAULT_PROFILE, metavar="NAME",
+                        help=f"generator profile (default: {DEFAULT_PROFILE})")
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS,
+                        help=f"events to generate (default: {DEFAULT_EVENTS}, as in `partbench run`)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default: {DEFAULT_SEED})")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"records per batch (default: {DEFAULT_BATCH_SIZE})")
 
 
 def workload_source(args: argparse.Namespace) -> WorkloadSource:
     return WorkloadSource(workload=args.workload, profile=args.profile, events=args.events, seed=args.seed)
 
 
-def _wait_for_stop(stop: threading.Event) -> None:
-    for line in sys.stdin:
-        if line.strip() == "stop":
-            break
-    stop.set()  # "stop" or EOF (the profiler went away): either way, finish
+def _stop_requested() -> bool:
+    """Polled between passes: a line ("stop") or EOF on stdin means finish. (No reader thread:
+    py-spy does not always recognise a thread blocked in read() as idle.)"""
+    readable, _, _ = select.select([sys.stdin], [], [], 0)
+    return bool(readable)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,10 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return 1
-    stop = threading.Event()
-    threading.Thread(target=_wait_for_stop, args=(stop,), daemon=True).start()
     passes = 0
-    while not stop.is_set() and (args.loops is None or passes < args.loops):
+    while (args.loops is None or passes < args.loops) and not _stop_requested():
         run_pass(impl, context, batch_list)
         passes += 1
     print(f"done {passes}", flush=True)

@@ -1,5 +1,6 @@
-"""Where the profiled workload comes from: a workload file, a generator profile, or (for tests
-and ad-hoc experiments) `module.path:ATTR` naming a Workload or a function returning one."""
+"""Where the profiled workload comes from: a workload file, a generator profile (through the
+runner's workload cache, so the profile sees byte-identical input to `partbench run`), or — for
+tests and ad-hoc experiments — `module.path:ATTR` naming a Workload or a function returning one."""
 
 from __future__ import annotations
 
@@ -11,47 +12,47 @@ from bench.profiling.lookup import import_object, is_object_spec
 from bench.workloads.model import Workload
 
 
+@dataclass
+class Prepared:
+    name: str                # in summaries and file names: the profile, or the workload's own name
+    workload: Workload
+    target_argv: list[str]   # how the target process loads the same workload
+
+
 @dataclass(frozen=True)
 class WorkloadSource:
-    workload: str | None = None  # file path or module:ATTR
+    workload: str | None = None  # file path or module:ATTR; None: generate from the profile
     profile: str = "general"
-    events: int = 20000
+    events: int = 5000
     seed: int = 1
 
-    @property
-    def name(self) -> str:
-        """The workload's name in summaries and file names: the profile, or the file's stem."""
-        if self.workload is None:
-            return self.profile
-        if _is_factory(self.workload):
-            return self.workload.rsplit(":", 1)[1]
-        return Path(self.workload).stem.split(".")[0]
-
-    def argv(self) -> list[str]:
-        """The same source as command-line arguments for the target process."""
+    def prepare(self) -> Prepared:
+        """Load (generating and caching if needed) once in the profiler process."""
         if self.workload is not None:
-            return ["--workload", self.workload]
-        return ["--profile", self.profile, "--events", str(self.events), "--seed", str(self.seed)]
+            workload = self.load()
+            return Prepared(workload.name, workload, ["--workload", self.workload])
+        try:
+            from bench.runner import workload_cache
+        except ImportError:  # the runner is optional here: generate in memory (target does the same)
+            workload = self.load()
+            argv = ["--profile", self.profile, "--events", str(self.events), "--seed", str(self.seed)]
+            return Prepared(self.profile, workload, argv)
+        prepared = workload_cache.generated(self.profile, self.events, self.seed)
+        return Prepared(self.profile, prepared.workload, ["--workload", str(prepared.path)])
 
     def load(self) -> Workload:
         if self.workload is None:
             return _generate(self.profile, self.events, self.seed)
-        if _is_factory(self.workload):
+        if not Path(self.workload).exists() and is_object_spec(self.workload):
             return _from_factory(self.workload)
         return _from_file(self.workload)
 
 
-def _is_factory(spec: str) -> bool:
-    return not Path(spec).exists() and is_object_spec(spec)
-
-
 def _generate(profile: str, events: int, seed: int) -> Workload:
-    try:
-        from bench.workloads import generator
-    except ImportError as exc:
-        raise UserError(f"workload generator unavailable ({exc}); pass --workload FILE") from None
-    if profile not in getattr(generator, "PROFILES", (profile,)):
-        raise UserError(f"unknown generator profile {profile!r} (known: {', '.join(generator.PROFILES)})")
+    from bench.workloads import generator
+
+    if profile not in generator.PROFILES:
+        raise UserError(f"unknown workload profile {profile!r} (known: {', '.join(generator.PROFILES)})")
     if events < 1:
         raise UserError(f"--events must be at least 1, got {events}")
     return generator.generate(profile, events, seed)
@@ -60,10 +61,8 @@ def _generate(profile: str, events: int, seed: int) -> Workload:
 def _from_file(path: str) -> Workload:
     if not Path(path).is_file():
         raise UserError(f"workload file {path}: not found")
-    try:
-        from bench.workloads import format as workload_format
-    except ImportError as exc:
-        raise UserError(f"workload file {path}: workload loader unavailable ({exc})") from None
+    from bench.workloads import format as workload_format
+
     return workload_format.load(path)  # raises UserError naming file/record on bad input
 
 

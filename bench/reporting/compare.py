@@ -29,6 +29,7 @@ DEFAULT_FLOOR_PCT = 3.0
 DEFAULT_NOISE_K = 1.0
 DEFAULT_SEED = 20261127
 DEFAULT_RESAMPLES = 9999
+NOISY_PCT = 10.0   # above this threshold the summary warns that small slowdowns are invisible
 
 EXIT_OK, EXIT_REGRESSION, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -98,7 +99,10 @@ class Comparison:
         else:
             head = "no regression"
         extra = f"; {counts[IMPROVEMENT]} improvement(s)" if counts[IMPROVEMENT] else ""
-        return f"{head}{extra} (threshold {self.threshold_pct:.1f}%, {self.threshold_source}; alpha {self.alpha})"
+        text = f"{head}{extra} (threshold {self.threshold_pct:.1f}%, {self.threshold_source}; alpha {self.alpha})"
+        if self.threshold_pct > NOISY_PCT:
+            text += f": too noisy to see changes smaller than {self.threshold_pct:.0f}%"
+        return text
 
 
 def _ratio_minus_one(cand: np.ndarray, base: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -58,8 +58,11 @@ def evaluate(runs: list[ResultsFile], settings: compare.Settings) -> Outcome:
     if len(runs) >= 3:
         before = runs[-3]
         first = _regressed(compare.compare_runs(before.data, prev.data, settings))
-        second = _regressed(compare.compare_runs(before.data, latest.data, settings))
-        confirmed = first & second
+        against_before = compare.compare_runs(before.data, latest.data, settings, str(before.path),
+                                              str(latest.path))
+        confirmed = first & _regressed(against_before)
+        if confirmed:
+            comp = against_before   # show the drop against the last run before the step
     suspected -= confirmed
     names = lambda keys: ", ".join(f"{i} on {w}" for i, w in sorted(keys))  # noqa: E731
     if confirmed:

@@ -90,8 +90,9 @@ def run_probe(impl_spec: str, workload_file: Path, batch_size: int, settings: di
     except subprocess.TimeoutExpired:
         raise ProbeError(f"probe timed out after {defaults.WORKER_TIMEOUT_S} s") from None
     if proc.returncode != 0 or not out.exists():
-        tail = " | ".join(proc.stderr.strip().splitlines()[-6:])
-        raise ProbeError(f"probe exited with code {proc.returncode}: {tail}")
+        from bench.runner.timing import root_error
+
+        raise ProbeError(f"probe exited with code {proc.returncode}: {root_error(proc.stderr)}")
     return json.loads(out.read_text())
 
 

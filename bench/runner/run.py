@@ -47,11 +47,13 @@ def _noise(a: dict[str, Any] | None, b_timed: Timed | None, workload: str) -> di
     b = stats.throughput(b_timed.process_values)
     noise = stats.aa_noise(a["throughput"]["per_process"], b["per_process"])
     ci = noise["ci95_pct"]
+    if ci is None:
+        return None  # fewer than 2 processes on a side: no interval, so no usable noise figure
     return {
         "impl": a["impl"], "workload": workload, "batch_size": a["batch_size"],
         "diff_pct": noise["diff_pct"], "ci95_pct": ci,
         # the largest difference this run's A/A interval allows: smaller differences are noise
-        "threshold_pct": max(abs(ci[0]), abs(ci[1])) if ci else abs(noise["diff_pct"]),
+        "threshold_pct": max(abs(ci[0]), abs(ci[1])),
         "a": {k: a["throughput"][k] for k in ("events_per_s", "ci95", "per_process")},
         "b": {k: b[k] for k in ("events_per_s", "ci95", "per_process")},
         "pyperf_benchmarks": [a["pyperf_benchmark"], b_timed.bench.get_name()],

@@ -41,6 +41,8 @@ def table(document: dict[str, Any]) -> Table:
         ratio = r.get("ratio_to_reference")
         lat = r.get("batch_latency_ms") or {}
         extra = f" ({len(r['warnings'])} warning{'s' if len(r['warnings']) != 1 else ''})" if r["warnings"] else ""
+        if r["verification"].get("scope") == "accounting":
+            verdict += " [yellow](stripped: accounting only)[/]"
         t.add_row(
             r["impl"], r["workload"], str(r["batch_size"]), _rate(thr["events_per_s"]),
             f"±{half:.1f}%" if half is not None else "n/a",
@@ -55,7 +57,8 @@ def table(document: dict[str, Any]) -> Table:
 def noise_line(document: dict[str, Any]) -> str:
     noise = document.get("noise")
     if not noise:
-        return "A/A noise: not measured in this run (--no-aa, or the reference could not be timed)."
+        return ("A/A noise: not measured in this run (--no-aa, the reference could not be timed, "
+                "or too few processes for an interval).")
     ci = noise.get("ci95_pct")
     ci_text = f"95% CI {ci[0]:+.1f}% … {ci[1]:+.1f}%" if ci else "no CI (too few processes)"
     return (f"A/A noise ({noise['impl']} on {noise['workload']}, measured twice): "

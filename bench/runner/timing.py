@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -71,12 +72,24 @@ class PyperfOptions:
         return defaults.WARMUPS if self.warmups is None else self.warmups
 
 
-def _stderr_tail(path: Path, lines: int = 6) -> str:
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
+def root_error(stderr: str, lines: int = 4) -> str:
+    """The first exception line of a child's stderr (the worker's own error comes before the
+    pyperf manager's "failed with exit code"), or its last lines."""
+    text = stderr.strip().splitlines()
+    for line in text:
+        if _EXCEPTION_LINE.match(line):
+            return line.strip()
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+def _stderr_tail(path: Path) -> str:
     try:
-        text = path.read_text(errors="replace").strip().splitlines()
+        return root_error(path.read_text(errors="replace"))
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text[-lines:])
 
 
 def run_pyperf(name: str, impl_spec: str, workload_file: Path, batch_size: int, settings: dict,

@@ -62,10 +62,16 @@ def generated(profile: str, events: int, seed: int = defaults.DEFAULT_SEED,
     if events < 1:
         raise UserError(f"--events must be at least 1, got {events}")
     path = cache_path(profile, events, seed, folder)
-    if not (path.exists() and _is_current(path, profile, events, seed)):
+    workload = None
+    if path.exists() and _is_current(path, profile, events, seed):
+        try:
+            workload = workload_format.load(path)
+        except UserError:
+            workload = None  # damaged or from an older file format: generate it again
+    if workload is None:
         path.parent.mkdir(parents=True, exist_ok=True)
         workload_format.save(generator.generate(profile, events, seed), path)  # atomic
-    workload = workload_format.load(path)
+        workload = workload_format.load(path)
     return PreparedWorkload(profile, path, str(workload.header.get("checksum", "")), workload)
 
 

@@ -42,24 +42,16 @@ def _write(data: bytes) -> None:
 
 def _records(payload: bytes) -> list[bytes | None]:
     """Just the values of a batch payload (see frames.batch_payload for the layout)."""
-    values: list[bytes | None] = []
     (count,) = struct.unpack_from("<I", payload, 0)
-    pos = 4
-    for _ in range(count):
-        pos += 16
-        (klen,) = struct.unpack_from("<i", payload, pos)
-        pos += 4 + max(klen, 0)
-        (nh,) = struct.unpack_from("<I", payload, pos)
-        pos += 4
-        for _ in range(nh):
-            (n,) = struct.unpack_from("<I", payload, pos)
-            pos += 4 + n
-            (n,) = struct.unpack_from("<I", payload, pos)
-            pos += 4 + n
-        (vlen,) = struct.unpack_from("<i", payload, pos)
-        pos += 4
-        values.append(None if vlen < 0 else payload[pos:pos + vlen])
-        pos += max(vlen, 0)
+    pos = 4 + 16 * count  # offsets, timestamps
+    key_lengths = struct.unpack_from(f"<{count}i", payload, pos)
+    pos += 4 * count + sum(n for n in key_lengths if n > 0)
+    value_lengths = struct.unpack_from(f"<{count}i", payload, pos)
+    pos += 4 * count
+    values: list[bytes | None] = []
+    for n in value_lengths:
+        values.append(None if n < 0 else payload[pos:pos + n])
+        pos += max(n, 0)
     return values
 
 
@@ -69,8 +61,8 @@ def _result(values: list[bytes | None], *, stream: str = "events", extra_outcome
 
     events = [v for v in values if v is not None]
     parts = [struct.pack("<Q", 1234), struct.pack("<I", 1), name(stream), struct.pack("<I", len(events))]
-    for v in events:
-        parts += [struct.pack("<I", len(v)), v]
+    parts += [struct.pack("<I", len(v)) for v in events]
+    parts += events
     outcomes = {"event": len(events) + extra_outcome, "drop:no_value": len(values) - len(events)}
     parts.append(struct.pack("<I", len(outcomes)))
     for k, n in outcomes.items():

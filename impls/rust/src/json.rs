@@ -32,6 +32,37 @@ pub enum Value {
     Object(Box<Map>),
 }
 
+// Word-at-a-time byte tests (classic "has zero byte" tricks; exact as booleans).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn has_zero(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGH
+}
+
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().unwrap())
+}
+
+/// Any byte that ends a plain run inside a JSON string literal: `"`, `\` or a control char.
+#[inline(always)]
+fn parse_special(w: u64) -> bool {
+    (has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64)) | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)) != 0
+}
+
+/// Any byte json.dumps(ensure_ascii=True) must escape: `"`, `\`, < 0x20, 0x7f, non-ASCII.
+#[inline(always)]
+fn write_special(w: u64) -> bool {
+    (has_zero(w ^ (ONES * b'"' as u64))
+        | has_zero(w ^ (ONES * b'\\' as u64))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+        | has_zero(w ^ (ONES * 0x7f))
+        | (w & HIGH))
+        != 0
+}
+
 pub fn new_map() -> Map {
     Map::default()
 }
@@ -131,7 +162,7 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
     if too_deep(input, MAX_DEPTH) {
         return Err(ParseError { msg: "nesting too deep", pos: 0, too_deep: true });
     }
-    let mut p = Parser { b: input, i: 0 };
+    let mut p = Parser { b: input, i: 0, scratch: Vec::new() };
     p.skip_ws();
     let v = p.value()?;
     p.skip_ws();
@@ -144,6 +175,8 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// members of the objects being parsed, innermost last: each map is built at its exact size
+    scratch: Vec<(Str, Value)>,
 }
 
 impl<'a> Parser<'a> {
@@ -278,12 +311,26 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self) -> Result<Value, ParseError> {
         self.i += 1;
-        let mut map = new_map();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Value::Object(Box::new(map)));
+            return Ok(Value::Object(Box::new(new_map())));
         }
+        let base = self.scratch.len();
+        let r = self.members();
+        if let Err(e) = r {
+            self.scratch.truncate(base);
+            return Err(e);
+        }
+        let mut map = Map::with_capacity_and_hasher(self.scratch.len() - base, Default::default());
+        // Python dict semantics: a repeated key keeps its first position and its last value.
+        for (k, v) in self.scratch.drain(base..) {
+            map.insert(k, v);
+        }
+        Ok(Value::Object(Box::new(map)))
+    }
+
+    fn members(&mut self) -> Result<(), ParseError> {
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -298,19 +345,17 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.skip_ws();
             let v = self.value()?;
-            // Python dict semantics: a repeated key keeps its first position and its last value.
-            map.insert(key, v);
+            self.scratch.push((key, v));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    break;
+                    return Ok(());
                 }
                 _ => return Err(self.err("expecting ',' delimiter")),
             }
         }
-        Ok(Value::Object(Box::new(map)))
     }
 
     /// After the opening quote. Raw control characters are errors (Python's strict mode).
@@ -318,7 +363,10 @@ impl<'a> Parser<'a> {
         let b = self.b;
         let start = self.i;
         let mut i = start;
-        // Fast path: no escapes.
+        // Fast path: no escapes; eight bytes at a time first.
+        while i + 8 <= b.len() && !parse_special(load8(b, i)) {
+            i += 8;
+        }
         while i < b.len() {
             let c = b[i];
             if c == b'"' {
@@ -387,6 +435,9 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     let run = i;
+                    while i + 8 <= b.len() && !parse_special(load8(b, i)) {
+                        i += 8;
+                    }
                     while i < b.len() && b[i] != b'"' && b[i] != b'\\' && b[i] >= 0x20 {
                         i += 1;
                     }
@@ -508,6 +559,10 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     let mut i = 0;
     let mut run = 0;
     while i < s.len() {
+        if i + 8 <= s.len() && !write_special(load8(s, i)) {
+            i += 8;
+            continue;
+        }
         let c = s[i];
         if c < 0x80 {
             let cls = ESCAPE[c as usize];
@@ -545,6 +600,23 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             i += n;
             run = i;
         }
+    }
+    out.extend_from_slice(&s[run..]);
+    out.push(b'"');
+}
+
+/// write_str for text known to be printable ASCII (our own ensure_ascii output): SIMD search for
+/// the two characters that need escaping.
+pub fn write_ascii_json_as_str(out: &mut Vec<u8>, s: &[u8]) {
+    debug_assert!(s.iter().all(|&c| (0x20..0x7f).contains(&c)));
+    out.reserve(s.len() + s.len() / 4 + 2);
+    out.push(b'"');
+    let mut run = 0;
+    for i in memchr::memchr2_iter(b'"', b'\\', s) {
+        out.extend_from_slice(&s[run..i]);
+        out.push(b'\\');
+        out.push(s[i]);
+        run = i + 1;
     }
     out.extend_from_slice(&s[run..]);
     out.push(b'"');
@@ -725,10 +797,11 @@ impl<'a> ObjWriter<'a> {
         write_value(self.out, v);
         self
     }
-    /// A field whose value is itself JSON text, written as a JSON string.
+    /// A field whose value is itself JSON text written by this module (ASCII, no control
+    /// characters), written as a JSON string: only `"` and `\\` need a backslash.
     pub fn json_str(&mut self, k: &str, json: &[u8]) -> &mut Self {
         self.key(k);
-        write_str(self.out, json);
+        write_ascii_json_as_str(self.out, json);
         self
     }
     pub fn finish(&mut self) {

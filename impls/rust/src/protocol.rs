@@ -82,47 +82,65 @@ impl<'a> Cursor<'a> {
     fn u32(&mut self) -> Result<u32, String> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
-    fn i32(&mut self) -> Result<i32, String> {
-        Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    /// `n` little-endian 8-byte (or 4-byte) integers
+    fn array8(&mut self, n: usize) -> Result<Vec<i64>, String> {
+        let raw = self.take(n.checked_mul(8).ok_or("count overflow")?)?;
+        Ok(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect())
     }
-    fn i64(&mut self) -> Result<i64, String> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    fn array4(&mut self, n: usize) -> Result<Vec<i32>, String> {
+        let raw = self.take(n.checked_mul(4).ok_or("count overflow")?)?;
+        Ok(raw.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect())
     }
-    fn opt_bytes(&mut self) -> Result<Option<&'a [u8]>, String> {
-        let n = self.i32()?;
-        if n < 0 {
-            Ok(None)
-        } else {
-            Ok(Some(self.take(n as usize)?))
+    /// A lengths array (-1 = null when `nullable`) followed by the concatenated bytes.
+    fn column(&mut self, n: usize, nullable: bool) -> Result<Vec<Option<&'a [u8]>>, String> {
+        let lengths = self.array4(n)?;
+        let mut total: usize = 0;
+        for &l in &lengths {
+            if l < 0 && !(nullable && l == -1) {
+                return Err(format!("bad length {l} in batch frame"));
+            }
+            total += l.max(0) as usize;
         }
+        let mut data = self.take(total)?;
+        Ok(lengths
+            .iter()
+            .map(|&l| {
+                if l < 0 {
+                    None
+                } else {
+                    let (head, rest) = data.split_at(l as usize);
+                    data = rest;
+                    Some(head)
+                }
+            })
+            .collect())
     }
 }
 
-/// Batch payload: u32 count, then per record: i64 offset, i64 timestamp_ms, key (i32 length,
-/// -1 = null, bytes), u32 header count × (u32 name length, name, u32 value length, value),
-/// value (i32 length, -1 = null, bytes).
+/// Batch payload (columnar): u32 n; n × i64 offsets; n × i64 timestamps; keys (n × i32 lengths,
+/// -1 = null, then the bytes concatenated); values (likewise); n × u32 header counts; then for the
+/// H headers in record order: H × u32 name lengths, names, H × u32 value lengths, values.
 pub fn parse_batch(payload: &[u8]) -> Result<Vec<RecordRef<'_>>, String> {
     let mut c = Cursor { b: payload, i: 0 };
     let n = c.u32()? as usize;
-    let mut out = Vec::with_capacity(n.min(1 << 20));
-    for _ in 0..n {
-        let offset = c.i64()?;
-        let timestamp_ms = c.i64()?;
-        let key = c.opt_bytes()?;
-        let nh = c.u32()? as usize;
-        let mut headers = Vec::with_capacity(nh.min(64));
-        for _ in 0..nh {
-            let kl = c.u32()? as usize;
-            let k = c.take(kl)?;
-            let vl = c.u32()? as usize;
-            let v = c.take(vl)?;
-            headers.push((k, v));
-        }
-        let value = c.opt_bytes()?;
-        out.push(RecordRef { offset, timestamp_ms, key, headers, value });
-    }
+    let offsets = c.array8(n)?;
+    let timestamps = c.array8(n)?;
+    let keys = c.column(n, true)?;
+    let values = c.column(n, true)?;
+    let counts = c.array4(n)?;
+    let total_headers: usize = counts.iter().map(|&h| h as u32 as usize).sum();
+    let names = c.column(total_headers, false)?;
+    let header_values = c.column(total_headers, false)?;
     if c.i != payload.len() {
         return Err(format!("batch frame has {} trailing bytes", payload.len() - c.i));
+    }
+    let mut h = 0;
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let count = counts[k] as u32 as usize;
+        let headers = (h..h + count).map(|j| (names[j].unwrap(), header_values[j].unwrap())).collect();
+        h += count;
+        out.push(RecordRef { offset: offsets[k], timestamp_ms: timestamps[k], key: keys[k], headers, value: values[k] });
     }
     Ok(out)
 }
@@ -139,9 +157,9 @@ fn put_name(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Result payload: u64 processing ns; u32 stream count × (name, u32 record count × (u32 length,
-/// bytes)); u32 outcome count × (name, u64 count); u32 stage count × (name, u64 ns).
-/// Names are u32 length + UTF-8.
+/// Result payload: u64 processing ns; u32 stream count × (name, u32 record count, count × u32
+/// lengths, the records' bytes concatenated); u32 outcome count × (name, u64 count); u32 stage
+/// count × (name, u64 ns). Names are u32 length + UTF-8.
 pub fn encode_result(out: &mut Vec<u8>, r: &BatchResult, processing_ns: u64, stream_names: &[&str], stage_names: &[&str]) {
     out.clear();
     out.extend_from_slice(&processing_ns.to_le_bytes());
@@ -151,6 +169,8 @@ pub fn encode_result(out: &mut Vec<u8>, r: &BatchResult, processing_ns: u64, str
         out.extend_from_slice(&(recs.len() as u32).to_le_bytes());
         for rec in recs {
             out.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+        }
+        for rec in recs {
             out.extend_from_slice(rec);
         }
     }
