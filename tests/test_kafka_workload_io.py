@@ -134,3 +134,47 @@ def test_unreachable_broker_fails_fast_with_one_line() -> None:
         assert message.startswith("broker 127.0.0.1:1: unreachable (") and "\n" not in message
         assert "Connection refused" in message and "hunter2" not in message
         assert time.monotonic() - t0 < 10
+
+
+def _workload_cli(argv: list[str]) -> int:
+    """`partbench workload …` through the workloads subsystem's parser (UserError handled like bench.cli)."""
+    import argparse
+    import sys
+
+    try:
+        from bench.workloads import cli
+    except ImportError:
+        pytest.skip("bench.workloads.cli not available yet")
+    parser = argparse.ArgumentParser(prog="partbench")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"partbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def test_cli_generate_save_replay_record_identical(kafka_broker: str, kafka_topic, tmp_path) -> None:
+    from bench.workloads import format as wformat
+
+    original = _generated(tmp_path)
+    source = tmp_path / "general.pbw"
+    topic = kafka_topic(1)
+    assert _workload_cli(["workload", "replay", str(source), "--bootstrap", kafka_broker, "--topic", topic,
+                          "--partition", "0"]) == 0
+    recorded = tmp_path / "recorded.pbw"
+    assert _workload_cli(["workload", "record", "--bootstrap", kafka_broker, "--topic", topic, "--partition", "0",
+                          "--from-offset", "0", "--count", str(len(original)), "-o", str(recorded)]) == 0
+    back = wformat.load(recorded).records
+    assert [r._replace(offset=0) for r in back] == [r._replace(offset=0) for r in original]
+
+
+@pytest.mark.slow
+def test_cli_record_from_unreachable_broker_leaves_no_file(tmp_path, capsys) -> None:
+    out = tmp_path / "never.pbw"
+    code = _workload_cli(["workload", "record", "--bootstrap", "127.0.0.1:1", "--topic", "t", "--partition", "0",
+                          "--from-offset", "0", "--count", "5", "-o", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and not out.exists() and list(tmp_path.iterdir()) == []
+    assert len(err) == 1 and err[0].startswith("partbench: error: broker 127.0.0.1:1: unreachable (")

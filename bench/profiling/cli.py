@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 if isinstance(exc, UserError | ContractError):
                     raise UserError(f"profile {spec}: {exc}") from None
                 raise
-            print(f"partbench: error: profile {spec}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            kind = "" if isinstance(exc, UserError | ContractError) else f"{type(exc).__name__}: "
+            print(f"partbench: error: profile {spec}: {kind}{exc}", file=sys.stderr)
             failures += 1
             continue
         print_summary(summary, console)

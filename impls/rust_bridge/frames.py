@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from impls.base import STAGES, STREAMS, BatchOutput, PartitionContext, Record
@@ -163,7 +163,7 @@ class _Reader:
         ends = list(accumulate(lengths, initial=self.pos))
         self.need(ends[-1] - self.pos)
         data = self.data
-        out = [data[a:b] for a, b in zip(ends, ends[1:])]
+        out = [data[a:b] for a, b in zip(ends, ends[1:], strict=False)]  # ends has one more item
         self.pos = ends[-1]
         return out
 

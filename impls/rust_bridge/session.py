@@ -25,7 +25,6 @@ from impls.rust_bridge import frames
 # scheduler hand-off, which on a busy machine is most of the bridge's cost. Linux caps unprivileged
 # pipes at /proc/sys/fs/pipe-max-size (1 MiB by default); larger sizes need CAP_SYS_RESOURCE.
 _PIPE_SIZES = (16 << 20, 4 << 20, 1 << 20)
-_READ_CHUNK = 16 << 20
 
 
 class BridgeError(RuntimeError):
@@ -177,29 +176,33 @@ class BridgeSession:
             self._fail(f"malformed frame from the child: {exc}")
 
     def _exchange(self, kind: int, payload: bytes, timeout_s: float, what: str) -> tuple[int, bytes]:
-        """Send one frame and read one back, both under one deadline."""
+        """Send one frame and read one back, both under one deadline.
+
+        The reply's body is read straight into a buffer of its announced size (os.readv), so a
+        multi-megabyte result is copied once from the pipe and once into `bytes`.
+        """
         if self._failed is not None:
             raise BridgeError(f"{self.name}: session already failed ({self._failed})")
         deadline = time.monotonic() + timeout_s
         out = memoryview(frames.frame(kind, payload))
-        buf = self._buf
+        head = bytearray()
         header: frames.Header | None = None
+        body = bytearray()
+        got = 0
         with selectors.DefaultSelector() as sel:
             sel.register(self._rfd, selectors.EVENT_READ)
             if len(out):
                 sel.register(self._wfd, selectors.EVENT_WRITE)
             while True:
-                if header is None and len(buf) >= frames.HEADER_LEN:
-                    header = self._checked(lambda: frames.parse_header(buf))
-                if header is not None and len(buf) >= frames.HEADER_LEN + header.length:
-                    end = frames.HEADER_LEN + header.length
-                    with memoryview(buf) as view:
-                        body = bytes(view[frames.HEADER_LEN:end])
-                    del buf[:end]
+                if header is None and len(head) == frames.HEADER_LEN:
+                    header = self._parse_header(bytes(head))
+                    body = bytearray(header.length)
+                if header is not None and got == header.length:
+                    data = bytes(body)
                     if header.kind == frames.ERROR:
-                        message = body.decode(errors="replace")
+                        message = data.decode(errors="replace")
                         self._fail(f"child reported an error during {what}: {message}{self._stderr_tail()}")
-                    return header.kind, body
+                    return header.kind, data
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._fail(f"child did not answer {what} within {timeout_s:g} s (killed)")
@@ -214,18 +217,30 @@ class BridgeSession:
                         out = out[n:]
                         if not len(out):
                             sel.unregister(self._wfd)
-                    else:
-                        try:
-                            chunk = os.read(self._rfd, _READ_CHUNK)
-                        except BlockingIOError:
-                            continue
-                        if not chunk:
-                            try:
-                                code = self._proc.wait(timeout=2)
-                            except subprocess.TimeoutExpired:
-                                code = None
-                            self._fail(
-                                f"child closed its output during {what} "
-                                f"({_describe_exit(code)}){self._stderr_tail()}"
-                            )
-                        buf += chunk
+                        continue
+                    try:
+                        if header is None:
+                            chunk = os.read(self._rfd, frames.HEADER_LEN - len(head))
+                            n = len(chunk)
+                            head += chunk
+                        else:
+                            n = os.readv(self._rfd, [memoryview(body)[got:]])
+                            got += n
+                    except BlockingIOError:
+                        continue
+                    if n == 0:
+                        self._child_gone(what)
+
+    def _parse_header(self, head: bytes) -> frames.Header:
+        try:
+            return frames.parse_header(head)
+        except frames.FrameError as exc:
+            self._fail(f"malformed frame from the child: {exc}")
+            raise  # unreachable: _fail raises
+
+    def _child_gone(self, what: str) -> None:
+        try:
+            code = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._fail(f"child closed its output during {what} ({_describe_exit(code)}){self._stderr_tail()}")

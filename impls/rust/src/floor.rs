@@ -56,7 +56,8 @@ impl Mode for Floor {
                 json::write_str(&mut out, key);
                 out.push(b':');
                 if key.as_slice() == b"data" {
-                    json::write_str(&mut out, &inner_buf);
+                    // the same escaping the full pipeline uses for its JSON-in-string fields
+                    json::write_ascii_json_as_str(&mut out, &inner_buf);
                 } else {
                     json::write_value(&mut out, v);
                 }

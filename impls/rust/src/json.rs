@@ -67,26 +67,10 @@ pub fn new_map() -> Map {
     Map::default()
 }
 
-pub fn map_with_capacity(n: usize) -> Map {
-    Map::with_capacity_and_hasher(n, Default::default())
-}
-
 impl Value {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-    pub fn as_object(&self) -> Option<&Map> {
-        match self {
-            Value::Object(m) => Some(m),
-            _ => None,
-        }
-    }
-    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
-        match self {
-            Value::Object(m) => Some(m),
             _ => None,
         }
     }
@@ -734,6 +718,7 @@ pub fn write_map(out: &mut Vec<u8>, m: &Map) {
     out.push(b'}');
 }
 
+#[cfg(test)]
 pub fn to_bytes(v: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     write_value(&mut out, v);
@@ -775,11 +760,6 @@ impl<'a> ObjWriter<'a> {
     pub fn int(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);
         self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        self
-    }
-    pub fn float(&mut self, k: &str, v: f64) -> &mut Self {
-        self.key(k);
-        write_float(self.out, v);
         self
     }
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {

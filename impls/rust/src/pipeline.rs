@@ -1,7 +1,6 @@
 //! The full pipeline: a port of impls/reference (rules in docs/pipeline.md), stage by stage,
 //! with the same stage names as impls.base.STAGES and a timer per stage.
 
-use std::rc::Rc;
 use std::time::Instant;
 
 use ahash::AHashMap;
@@ -870,6 +869,3 @@ impl Mode for Pipeline {
         BatchResult { streams: b.streams, outcomes: counts, stage_ns }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: Rc<Map>) {}
