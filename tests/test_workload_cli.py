@@ -11,6 +11,7 @@ import pytest
 from bench.cli import main
 from bench.errors import UserError
 from bench.workloads import format as fmt
+from bench.workloads import generator
 from impls.base import Record
 
 
@@ -29,7 +30,7 @@ def test_gen_is_byte_identical_per_seed(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     header = fmt.load(a).header
     assert header["origin"] == {**header["origin"], "kind": "generated", "profile": "general", "events": 200,
-                                "seed": 3, "generator_version": 1}
+                                "seed": 3, "generator_version": generator.GENERATOR_VERSION}
 
 
 def test_gen_all_profiles(tmp_path: Path) -> None:

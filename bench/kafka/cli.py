@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import secrets
+import signal
 import sys
 import time
 from typing import Any
@@ -149,6 +150,9 @@ def _print_run(result: dict[str, Any]) -> None:
         if e2e:
             console.print(f"end-to-end latency: p50 {e2e['p50']:.0f} ms, p99 {e2e['p99']:.0f} ms "
                           f"({e2e['count']} records; {e2e['excluded']} older than the run excluded)")
+        else:
+            console.print("end-to-end latency: not measured (every record was timestamped before the run "
+                          "started; produce during the run, e.g. `workload replay --rate`, or use `kafka max-rate`)")
     else:
         console.print("no figures reported: the outputs were not verified")
     for warning in result["warnings"]:
@@ -205,7 +209,8 @@ def cmd_max_rate(args: argparse.Namespace) -> int:
         }
         results.append(result)
         shown = _fmt(found.best_rate, " events/s") if verified else f"withheld ({verdict.status}: {verdict.detail})"
-        print(f"max sustainable rate of {impl_name}: {shown}", file=sys.stderr)
+        print(f"max sustainable rate of {impl_name}: {shown}" + (f" ({found.note})" if found.note else ""),
+              file=sys.stderr)
         status = max(status, 1 if verdict.status == "failed" else 0)
     doc = results_file.document(results, mode="kafka-max-rate",
                                 command=results_file.redacted_command(sys.argv[1:]),
@@ -219,7 +224,13 @@ def cmd_broker(args: argparse.Namespace) -> int:
     from bench.kafka import broker
 
     running = broker.start(args.port)
-    print(f"Tansu broker at {running.bootstrap} (pid {running.pid}); Ctrl-C stops it", flush=True)
+    print(f"Tansu broker at {running.bootstrap} (pid {running.pid}); Ctrl-C or SIGTERM stops it", flush=True)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # A background job ignores SIGINT, so `kill PID` (SIGTERM) must also stop the broker with it.
+    signal.signal(signal.SIGTERM, stop)
     try:
         while running.process.poll() is None:
             time.sleep(0.5)

@@ -234,7 +234,12 @@ def _drive(spec: MaxRateSpec, progress: _Progress, steps: list[Step], share: dic
         rate = controller.record(rate, step.sustained)
         if rate is not None and not step.sustained:
             _drain(progress, lambda: acked, max(spec.step_s * 4, 10.0))
-    return controller.best, ""
+    best, failed = controller.best, controller.failed
+    if best is not None and failed is not None and (failed - best) / best > spec.precision:
+        return best, f"stopped after {spec.max_steps} steps: the limit lies between {best:.0f} and {failed:.0f}/s"
+    if best is not None and failed is None:
+        return best, f"stopped after {spec.max_steps} steps without reaching the limit"
+    return best, ""
 
 
 def _drain(progress: _Progress, acked: Callable[[], int], timeout: float) -> None:

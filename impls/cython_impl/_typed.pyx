@@ -77,12 +77,11 @@ cdef int _write_str(_Buffer out, str text) except -1:
     cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 c
-    cdef unsigned int v
+    cdef unsigned int c, v  # a code point as a C integer (Py_UCS4 arithmetic would make str objects)
     out.reserve(n + 2)
     out.put(34)
     for i in range(n):
-        c = PyUnicode_READ(kind, data, i)
+        c = <unsigned int> PyUnicode_READ(kind, data, i)
         if 32 <= c < 127:
             if c == 34 or c == 92:
                 out.put(92)
@@ -277,7 +276,7 @@ cdef list _candidates(object ev):
     return out
 
 
-cpdef list property_definitions(list events):
+def property_definitions(list events):
     """The batch's definition rows, sorted like properties.sorted_definitions."""
     cdef dict seen = {}      # (team_id, kind, index) -> {name: row}
     cdef dict names
@@ -307,8 +306,13 @@ cpdef list property_definitions(list events):
                 continue
             names[name] = {"team_id": team_id, "project_id": project_id, "name": name, "type": kind,
                            "group_type_index": index, "property_type": detect_type(name, value, now_ms)}
-    rows = []
-    for group in sorted(seen, key=lambda g: (g[0], KIND_ORDER[g[1]], -1 if g[2] is None else g[2])):
+    cdef list rows = []
+    for group in sorted(seen, key=_group_order):
         names = seen[group]
-        rows.extend(names[n] for n in sorted(names))
+        for name in sorted(names):
+            rows.append(names[name])
     return rows
+
+
+def _group_order(tuple group):
+    return (group[0], KIND_ORDER[group[1]], -1 if group[2] is None else group[2])

@@ -95,7 +95,6 @@ class BridgeSession:
         for fd in (self._wfd, self._rfd):
             os.set_blocking(fd, False)
             _grow_pipe(fd)
-        self._buf = bytearray()
 
         kind, payload = self._exchange(frames.HELLO, frames.hello_payload(mode, instrument), start_timeout_s, "hello")
         if kind != frames.HELLO:
