@@ -106,3 +106,32 @@ def test_frame_round_trip() -> None:
         frames.parse_header(b"XXXX" + bytes(5))
     with pytest.raises(frames.FrameError, match="unknown frame kind"):
         frames.parse_header(b"PBRGz" + bytes(4))
+
+
+def test_registry_entries_and_missing_binary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from impls import registry
+
+    rust, floor = registry.get("rust"), registry.get("rust-floor")
+    assert (rust.kind, rust.runtime) == ("realistic", "subprocess")
+    assert (floor.kind, floor.runtime) == ("stripped", "subprocess")
+    monkeypatch.setenv("PARTBENCH_RUST_BIN", str(tmp_path / "partbench-rust"))
+    reason = rust.unavailable_reason()
+    assert reason is not None and "not built" in reason and "make rust" in reason
+    with pytest.raises(RuntimeError, match=r"^rust: Rust binary not built"):
+        rust.start(CONTEXT)
+
+
+def test_stale_binary_is_unavailable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    from impls.rust_bridge import binary
+
+    fake_bin = tmp_path / "release" / "partbench-rust"
+    fake_bin.parent.mkdir()
+    fake_bin.write_text("#!/bin/sh\n")
+    fake_bin.chmod(0o755)
+    os.utime(fake_bin, (1, 1))  # older than any source file
+    monkeypatch.delenv("PARTBENCH_RUST_BIN", raising=False)
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(tmp_path))
+    reason = binary.unavailable_reason()
+    assert reason is not None and "older than the crate's sources" in reason

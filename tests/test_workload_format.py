@@ -82,6 +82,16 @@ def test_blocks_close_on_size_as_well(tmp_path: Path) -> None:
     fmt.save(Workload("sz", {"origin": {}}, big), tmp_path / "sz.pbw")
     blocks = list(fmt.iter_record_blocks(tmp_path / "sz.pbw"))
     assert len(blocks) >= 2 and max(len(b) for b in blocks) <= 4
+    assert fmt.load(tmp_path / "sz.pbw").records == big  # decompression buffers grow as needed
+
+
+def test_mixed_block_sizes_reuse_buffers_correctly(tmp_path: Path) -> None:
+    records = [Record(i, i, b"k%d" % (i % 3), (("n", b"%d" % i),), bytes([i % 251]) * (i % 7) * 40_000)
+               for i in range(300)]
+    fmt.save(Workload("mix", {"origin": {}}, records), tmp_path / "mix.pbw")
+    for threads in (1, 2, 4):
+        assert fmt.load(tmp_path / "mix.pbw", threads=threads).records == records
+    assert list(fmt.iter_records(tmp_path / "mix.pbw")) == records
 
 
 def test_same_workload_same_bytes(tmp_path: Path) -> None:
@@ -126,6 +136,41 @@ def test_checksum_mismatch_when_content_changed_consistently(tmp_path: Path) -> 
     path.write_bytes(data[:start - 4] + struct.pack("<I", len(frame)) + frame + data[start + length:])
     with pytest.raises(fmt.ChecksumMismatch, match="checksum mismatch"):
         fmt.load(path)
+
+
+def _replace_frame(path: Path, index: int, block: bytes, checksum: bool = True) -> None:
+    start, length = _frames(path)[index]
+    data = path.read_bytes()
+    frame = zstandard.ZstdCompressor(level=3, write_checksum=checksum, write_content_size=True).compress(block)
+    path.write_bytes(data[:start - 4] + struct.pack("<I", len(frame)) + frame + data[start + length:])
+
+
+def _block(path: Path, index: int) -> bytes:
+    start, length = _frames(path)[index]
+    return zstandard.ZstdDecompressor().decompress(path.read_bytes()[start:start + length])
+
+
+def test_frame_without_content_checksum_is_corrupted(tmp_path: Path) -> None:
+    path = tmp_path / "n.pbw"
+    fmt.save(_workload(20), path)
+    _replace_frame(path, 1, _block(path, 1), checksum=False)
+    for read in (fmt.load, fmt.verify):
+        with pytest.raises(UserError, match=rf"file {path}: after record 0: corrupted \(not a zstd frame with a content"):
+            read(path)
+
+
+def test_inconsistent_columns_are_corrupted_records(tmp_path: Path) -> None:
+    import msgspec
+
+    path = tmp_path / "i.pbw"
+    fmt.save(_workload(20), path)
+    block = _block(path, 1)
+    fields = msgspec.msgpack.decode(block[1:])
+    fields[-1] = fields[-1][:-1]  # one value fewer than records
+    _replace_frame(path, 1, b"R" + msgspec.msgpack.encode(fields))
+    for read in (fmt.load, fmt.verify):
+        with pytest.raises(UserError, match=rf"file {path}: after record 0: corrupted records"):
+            read(path)
 
 
 @pytest.mark.parametrize("keep", [0, 5, 8, 11, 200, -1])

@@ -35,7 +35,7 @@ class TokenBucket:
     def acquire(self, n: float = 1.0) -> None:
         while True:
             self._refill()
-            if self._tokens >= n:
-                self._tokens -= n
+            if self._tokens >= n - 1e-9:  # float rounding must not leave us a hair short for ever
+                self._tokens = max(self._tokens - n, 0.0)
                 return
             self._sleep((n - self._tokens) / self.rate)

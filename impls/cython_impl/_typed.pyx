@@ -316,3 +316,127 @@ def property_definitions(list events):
 
 def _group_order(tuple group):
     return (group[0], KIND_ORDER[group[1]], -1 if group[2] is None else group[2])
+
+
+# ---------------------------------------------------------------------------------------------
+# decode: the reference's decode_record with typed gates and depth scan; the JSON parser stays
+# the stdlib one (jsonrules.loads), so this stage measures what typing the glue buys.
+
+from impls.cython_impl._ref import jsonrules as _jsonrules
+from impls.cython_impl._ref.decode import MAX_EVENT_NAME, TOKEN_KEYS, UUID_RE, dlq as _dlq
+from impls.cython_impl._ref.timestamps import MAX_MS as _MAX_MS, MIN_MS as _MIN_MS, parse_timestamp as _parse_ts
+
+_json_text = _jsonrules.json_text
+_strict = _jsonrules._strict_decoder
+_plain = _jsonrules._plain_decoder
+_JSONRuleError = _jsonrules.JSONRuleError
+
+
+cpdef bint too_deep(str text, int max_depth=64):
+    """jsonrules.too_deep as one C loop: brackets outside string literals, escapes skipped."""
+    cdef Py_ssize_t i = 0, n = PyUnicode_GET_LENGTH(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef unsigned int c
+    cdef int depth = 0
+    cdef bint in_string = False
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # cannot exceed it (the reference's shortcut too)
+    while i < n:
+        c = <unsigned int> PyUnicode_READ(kind, data, i)
+        if in_string:
+            if c == 92:
+                i += 1
+            elif c == 34:
+                in_string = False
+        elif c == 34:
+            in_string = True
+        elif c == 91 or c == 123:
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif c == 93 or c == 125:
+            depth -= 1
+        i += 1
+    return False
+
+
+cdef object _loads(str text, bint number_checks):
+    if too_deep(text):
+        raise _JSONRuleError("json_too_deep", "nesting too deep")
+    try:
+        return (_strict if number_checks else _plain).decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise _JSONRuleError("invalid_json", str(exc)[:200]) from None
+
+
+def decode_record(ev, str topic, int partition):
+    """impls/reference/decode.py's decode_record, same checks in the same order."""
+    rec = ev.record
+    ev.headers = {name: value.decode("utf-8", "replace") for name, value in rec.headers}
+    value = rec.value
+    if not value:
+        return _dlq(ev, "empty_value", "decode", topic, partition)
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return _dlq(ev, "invalid_utf8", "decode", topic, partition)
+    # superset of jsonrules.needs_number_checks: the strict parser only when a number may need it
+    cdef bint number_checks = may_need_number_checks(value)
+    try:
+        outer = _loads(text, number_checks)
+    except _JSONRuleError as exc:
+        return _dlq(ev, exc.reason, "decode", topic, partition)
+    if type(outer) is not dict:
+        return _dlq(ev, "invalid_json", "decode", topic, partition)
+    data_text = (<dict> outer).get("data")
+    if type(data_text) is not str:
+        return _dlq(ev, "invalid_data", "decode", topic, partition)
+    try:
+        data = _loads(data_text, number_checks)
+    except _JSONRuleError as exc:
+        return _dlq(ev, "json_too_deep" if exc.reason == "json_too_deep" else "invalid_data", "decode",
+                    topic, partition)
+    if type(data) is not dict:
+        return _dlq(ev, "invalid_data", "decode", topic, partition)
+    cdef dict event = {**data, **outer}
+    del event["data"]
+    uuid = event.get("uuid")
+    if uuid is None or uuid == "":
+        return _dlq(ev, "empty_uuid", "decode", topic, partition)
+    if type(uuid) is not str or UUID_RE.fullmatch(uuid) is None:
+        return _dlq(ev, "invalid_uuid", "decode", topic, partition)
+    properties = event.get("properties")
+    if properties is None:
+        properties = {}
+    elif type(properties) is not dict:
+        return _dlq(ev, "invalid_properties", "decode", topic, partition)
+    name = event.get("event")
+    if name is None:
+        ev.outcome = "drop:missing_event"
+        return
+    name = (name if type(name) is str else _json_text(name))[:MAX_EVENT_NAME]
+    distinct_id = event.get("distinct_id")
+    if distinct_id is None:
+        distinct_id = event.get("$distinct_id")
+    if distinct_id is None or distinct_id == "":
+        ev.outcome = "drop:missing_distinct_id"
+        return
+    token = None
+    for key in TOKEN_KEYS:
+        field = event.pop(key, None)
+        if token is None and type(field) is str and field != "":
+            token = field
+    cdef long long now_ms = rec.timestamp_ms
+    now = event.get("now")
+    if type(now) is str:
+        parsed = _parse_ts(now)
+        if parsed is not None and _MIN_MS <= parsed <= _MAX_MS:
+            now_ms = parsed
+    ev.event = event
+    ev.uuid = (<str> uuid).lower()
+    ev.name = name
+    ev.distinct_id = distinct_id if type(distinct_id) is str else _json_text(distinct_id)
+    ev.token = token
+    ev.properties = properties
+    ev.now_ms = now_ms

@@ -33,15 +33,21 @@ def dumps_text(value: Any) -> str:
 
 
 class CythonStages(EncodingStages):
-    """The statically typed hot stages: serialization (create_event, emit, flush) and property_defs."""
+    """The statically typed hot stages: decode (glue and scans; stdlib parser), serialization
+    (create_event, emit, flush) and property_defs."""
 
     dumps_bytes = staticmethod(dumps_bytes)
     rows = RowWriter(dumps_text, typed.format_ms, typed.format_seconds)
     elements_chain = staticmethod(_ref_elements.elements_chain)
+
+    def stage_decode(self, batch: Any) -> None:
+        decode_record, topic, partition = typed.decode_record, self.context.topic, self.context.partition
+        for ev in batch.events:
+            decode_record(ev, topic, partition)
 
     def stage_property_defs(self, batch: Any) -> None:
         batch.property_defs = typed.property_definitions(batch.events)
 
 
 class CythonPipeline(CythonStages, CompiledReferencePipeline):
-    """Typed hot stages over the compiled reference (decode keeps the stdlib json parser)."""
+    """Typed hot stages over the compiled reference."""

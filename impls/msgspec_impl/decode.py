@@ -15,6 +15,7 @@ ones (big integers become the nearest double, infinite doubles are errors).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -69,101 +70,109 @@ class Unusual(Exception):
     """The fast path is not sure; the reference decides."""
 
 
-def _from_structs(value: bytes, check_depth: bool) -> tuple[dict[str, Any], str | None]:
-    """The merged event (declared fields only, token keys removed) and the token."""
-    try:
-        text = value.decode("utf-8")  # msgspec does not check UTF-8 inside the fields it skips
-        if check_depth and jsonrules.too_deep(text):
-            raise Unusual
-        outer = _decode_envelope(value)
-        if outer.data is UNSET or (check_depth and jsonrules.too_deep(outer.data)):
-            raise Unusual
-        data = _decode_data(outer.data)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        raise Unusual from None
-    event = {}
-    for attr, key in _EVENT_KEYS:
-        field = getattr(outer, attr)
-        if field is UNSET:  # outer fields win
-            field = getattr(data, attr)
-        if field is not UNSET:
-            event[key] = field
-    token = None
-    for attr in _TOKEN_FIELDS:
-        field = getattr(outer, attr)
-        if field is UNSET:
-            field = getattr(data, attr)
-        if type(field) is str and field != "":
-            token = field
-            break
-    return event, token
+class FastDecoder:
+    """The decode stage's fast path. The two byte/text scans are pluggable so that `combined` can
+    use the Cython ones; both must answer exactly like (or, for the number gate, more often True
+    than) the reference's functions."""
 
+    def __init__(self, needs_number_checks: Callable[[bytes], bool] = jsonrules.needs_number_checks,
+                 too_deep: Callable[[str], bool] = jsonrules.too_deep) -> None:
+        self.needs_number_checks = needs_number_checks
+        self.too_deep = too_deep
 
-def _from_dicts(value: bytes, check_depth: bool) -> tuple[dict[str, Any], str | None]:
-    """Same result via orjson dicts, for records that need the strict number rules."""
-    try:
-        if check_depth and jsonrules.too_deep(value.decode("utf-8")):
-            raise Unusual
-        outer = orjson.loads(value)
-        if type(outer) is not dict or type(outer.get("data")) is not str:
-            raise Unusual
-        if check_depth and jsonrules.too_deep(outer["data"]):
-            raise Unusual
-        data = orjson.loads(outer["data"])
-    except (orjson.JSONDecodeError, UnicodeDecodeError):
-        raise Unusual from None
-    if type(data) is not dict:
-        raise Unusual
-    event = {**data, **outer}
-    del event["data"]
-    token = None
-    for key in TOKEN_KEYS:
-        field = event.pop(key, None)
-        if token is None and type(field) is str and field != "":
-            token = field
-    return event, token
-
-
-def decode_fast(ev: EventState) -> None:
-    """Fill ev like the reference's decode_record, or raise Unusual without touching ev."""
-    rec = ev.record
-    value = rec.value
-    if not value:
-        raise Unusual
-    # The depth scan is needed only when there are more brackets than the limit.
-    check_depth = value.count(b"[") + value.count(b"{") > _MAX_BRACKETS
-    decode = _from_dicts if jsonrules.needs_number_checks(value) else _from_structs
-    event, token = decode(value, check_depth)
-    uuid = event.get("uuid")
-    name = event.get("event")
-    distinct_id = event.get("distinct_id")
-    if distinct_id is None:
-        distinct_id = event.get("$distinct_id")
-    properties = event.get("properties")
-    if properties is None:
-        properties = {}
-    if (type(uuid) is not str or UUID_RE.fullmatch(uuid) is None or type(properties) is not dict
-            or name is None or distinct_id is None or distinct_id == ""):
-        raise Unusual
-    now_ms = rec.timestamp_ms
-    now = event.get("now")
-    if type(now) is str:
-        parsed = parse_timestamp(now)
-        if parsed is not None and MIN_MS <= parsed <= MAX_MS:
-            now_ms = parsed
-    ev.event = event
-    ev.uuid = uuid.lower()
-    ev.name = jsonrules.json_text(name)[:MAX_EVENT_NAME]
-    ev.distinct_id = jsonrules.json_text(distinct_id)
-    ev.token = token
-    ev.properties = properties
-    ev.now_ms = now_ms
-
-
-def decode_batch(events: list[EventState], topic: str, partition: int) -> None:
-    for ev in events:
-        ev.headers = {name: value.decode("utf-8", "replace") for name, value in ev.record.headers}
+    def _from_structs(self, value: bytes, check_depth: bool) -> tuple[dict[str, Any], str | None]:
+        """The merged event (declared fields only, token keys removed) and the token."""
         try:
-            decode_fast(ev)
-        except Unusual:
-            decode_record(ev, topic, partition)
+            text = value.decode("utf-8")  # msgspec does not check UTF-8 inside the fields it skips
+            if check_depth and self.too_deep(text):
+                raise Unusual
+            outer = _decode_envelope(value)
+            if outer.data is UNSET or (check_depth and self.too_deep(outer.data)):
+                raise Unusual
+            data = _decode_data(outer.data)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            raise Unusual from None
+        event = {}
+        for attr, key in _EVENT_KEYS:
+            field = getattr(outer, attr)
+            if field is UNSET:  # outer fields win
+                field = getattr(data, attr)
+            if field is not UNSET:
+                event[key] = field
+        token = None
+        for attr in _TOKEN_FIELDS:
+            field = getattr(outer, attr)
+            if field is UNSET:
+                field = getattr(data, attr)
+            if type(field) is str and field != "":
+                token = field
+                break
+        return event, token
+
+    def _from_dicts(self, value: bytes, check_depth: bool) -> tuple[dict[str, Any], str | None]:
+        """Same result via orjson dicts, for records that need the strict number rules."""
+        try:
+            if check_depth and self.too_deep(value.decode("utf-8")):
+                raise Unusual
+            outer = orjson.loads(value)
+            if type(outer) is not dict or type(outer.get("data")) is not str:
+                raise Unusual
+            if check_depth and self.too_deep(outer["data"]):
+                raise Unusual
+            data = orjson.loads(outer["data"])
+        except (orjson.JSONDecodeError, UnicodeDecodeError):
+            raise Unusual from None
+        if type(data) is not dict:
+            raise Unusual
+        event = {**data, **outer}
+        del event["data"]
+        token = None
+        for key in TOKEN_KEYS:
+            field = event.pop(key, None)
+            if token is None and type(field) is str and field != "":
+                token = field
+        return event, token
+
+    def decode_fast(self, ev: EventState) -> None:
+        """Fill ev like the reference's decode_record, or raise Unusual without touching ev."""
+        rec = ev.record
+        value = rec.value
+        if not value:
+            raise Unusual
+        # The depth scan is needed only when there are more brackets than the limit.
+        check_depth = value.count(b"[") + value.count(b"{") > _MAX_BRACKETS
+        decode = self._from_dicts if self.needs_number_checks(value) else self._from_structs
+        event, token = decode(value, check_depth)
+        uuid = event.get("uuid")
+        name = event.get("event")
+        distinct_id = event.get("distinct_id")
+        if distinct_id is None:
+            distinct_id = event.get("$distinct_id")
+        properties = event.get("properties")
+        if properties is None:
+            properties = {}
+        if (type(uuid) is not str or UUID_RE.fullmatch(uuid) is None or type(properties) is not dict
+                or name is None or distinct_id is None or distinct_id == ""):
+            raise Unusual
+        now_ms = rec.timestamp_ms
+        now = event.get("now")
+        if type(now) is str:
+            parsed = parse_timestamp(now)
+            if parsed is not None and MIN_MS <= parsed <= MAX_MS:
+                now_ms = parsed
+        ev.event = event
+        ev.uuid = uuid.lower()
+        ev.name = jsonrules.json_text(name)[:MAX_EVENT_NAME]
+        ev.distinct_id = jsonrules.json_text(distinct_id)
+        ev.token = token
+        ev.properties = properties
+        ev.now_ms = now_ms
+
+    def decode_batch(self, events: list[EventState], topic: str, partition: int) -> None:
+        decode_fast = self.decode_fast
+        for ev in events:
+            ev.headers = {name: value.decode("utf-8", "replace") for name, value in ev.record.headers}
+            try:
+                decode_fast(ev)
+            except Unusual:
+                decode_record(ev, topic, partition)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from impls.msgspec_impl import encode
-from impls.msgspec_impl.decode import decode_batch
+from impls.msgspec_impl.decode import FastDecoder
 from impls.msgspec_impl.rows import RowWriter
 from impls.reference import ReferencePipeline
 from impls.reference.elements import elements_chain
@@ -86,9 +86,10 @@ class MsgspecStages(EncodingStages):
 
     dumps_bytes = staticmethod(encode.dumps_bytes)
     rows = RowWriter(encode.dumps_text, format_ms, format_seconds)
+    decoder = FastDecoder()
 
     def stage_decode(self, batch: Batch) -> None:
-        decode_batch(batch.events, self.context.topic, self.context.partition)
+        self.decoder.decode_batch(batch.events, self.context.topic, self.context.partition)
 
 
 class MsgspecPipeline(MsgspecStages, ReferencePipeline):

@@ -39,15 +39,12 @@ impl Mode for Floor {
         // emit: the outer object again, `data` re-encoded from the parsed inner value
         let mut events = Vec::with_capacity(records.len());
         let mut failed = 0u64;
-        let mut inner_buf = Vec::new();
         for d in &decoded {
             let Some((outer, inner)) = d else {
                 failed += 1;
                 continue;
             };
-            inner_buf.clear();
-            json::write_value(&mut inner_buf, inner);
-            let mut out = Vec::with_capacity(inner_buf.len() + 256);
+            let mut out = Vec::with_capacity(4096);
             out.push(b'{');
             for (k, (key, v)) in outer.iter().enumerate() {
                 if k > 0 {
@@ -56,8 +53,8 @@ impl Mode for Floor {
                 json::write_str(&mut out, key);
                 out.push(b':');
                 if key.as_slice() == b"data" {
-                    // the same escaping the full pipeline uses for its JSON-in-string fields
-                    json::write_ascii_json_as_str(&mut out, &inner_buf);
+                    // the same one-pass JSON-in-a-string writer the full pipeline uses
+                    json::write_value_as_str(&mut out, inner);
                 } else {
                     json::write_value(&mut out, v);
                 }

@@ -142,30 +142,97 @@ pub fn too_deep(text: &[u8], max_depth: usize) -> bool {
 }
 
 /// Parse one document under the JSON rules (jsonrules.loads).
+///
+/// Same answers as "scan the raw text for depth, then parse", without scanning valid documents:
+/// the parser stops at depth MAX_DEPTH + 1 (a valid prefix: the scan sees the same depth), and
+/// only a document that fails to parse for another reason is scanned to choose the reason.
 pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
-    if too_deep(input, MAX_DEPTH) {
-        return Err(ParseError { msg: "nesting too deep", pos: 0, too_deep: true });
+    let mut p = Parser {
+        b: input,
+        i: 0,
+        depth: 0,
+        scratch: Vec::new(),
+        items: Vec::new(),
+        strbuf: Vec::new(),
+        no_controls: !has_control(input),
+    };
+    let r = p.document();
+    match r {
+        Err(e) if !e.too_deep && too_deep(input, MAX_DEPTH) => {
+            Err(ParseError { msg: "nesting too deep", pos: 0, too_deep: true })
+        }
+        other => other,
     }
-    let mut p = Parser { b: input, i: 0, scratch: Vec::new() };
-    p.skip_ws();
-    let v = p.value()?;
-    p.skip_ws();
-    if p.i != p.b.len() {
-        return Err(p.err("extra data"));
-    }
-    Ok(v)
 }
 
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    depth: usize,
     /// members of the objects being parsed, innermost last: each map is built at its exact size
     scratch: Vec<(Str, Value)>,
+    /// the same for array items
+    items: Vec<Value>,
+    /// unescaping buffer, reused: each string is then copied out at its exact size
+    strbuf: Vec<u8>,
+    /// the input has no byte below 0x20 at all (compact JSON): strings can skip that check
+    no_controls: bool,
+}
+
+/// Any byte below 0x20 (word at a time).
+fn has_control(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = load8(b, i);
+        if w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0 {
+            return true;
+        }
+        i += 8;
+    }
+    b[i..].iter().any(|&c| c < 0x20)
+}
+
+/// Position of the next `"` or `\\` at or after `i` (or b.len()).
+#[inline(always)]
+fn find_quote_or_backslash(b: &[u8], i: usize) -> usize {
+    // short strings (most keys) end within a word or two; long ones go to SIMD memchr2
+    let mut j = i;
+    for _ in 0..2 {
+        if j + 8 > b.len() {
+            break;
+        }
+        let w = load8(b, j);
+        let m = has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64));
+        if m != 0 {
+            return j + (m.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &b[j..]).map_or(b.len(), |k| j + k)
 }
 
 impl<'a> Parser<'a> {
     fn err(&self, msg: &'static str) -> ParseError {
         ParseError { msg, pos: self.i, too_deep: false }
+    }
+
+    fn document(&mut self) -> Result<Value, ParseError> {
+        self.skip_ws();
+        let v = self.value()?;
+        self.skip_ws();
+        if self.i != self.b.len() {
+            return Err(self.err("extra data"));
+        }
+        Ok(v)
+    }
+
+    #[inline]
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError { msg: "nesting too deep", pos: self.i, too_deep: true });
+        }
+        Ok(())
     }
 
     #[inline]
@@ -190,8 +257,18 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 Ok(Value::Str(self.string()?))
             }
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'{') => {
+                self.enter()?;
+                let r = self.object();
+                self.depth -= 1;
+                r
+            }
+            Some(b'[') => {
+                self.enter()?;
+                let r = self.array();
+                self.depth -= 1;
+                r
+            }
             Some(b'n') => self.literal(b"null", Value::Null),
             Some(b't') => self.literal(b"true", Value::Bool(true)),
             Some(b'f') => self.literal(b"false", Value::Bool(false)),
@@ -271,26 +348,34 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self) -> Result<Value, ParseError> {
         self.i += 1;
-        let mut out = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(Value::Array(out));
+            return Ok(Value::Array(Vec::new()));
         }
+        let base = self.items.len();
+        if let Err(e) = self.elements() {
+            self.items.truncate(base);
+            return Err(e);
+        }
+        Ok(Value::Array(self.items.drain(base..).collect()))
+    }
+
+    fn elements(&mut self) -> Result<(), ParseError> {
         loop {
             self.skip_ws();
-            out.push(self.value()?);
+            let v = self.value()?;
+            self.items.push(v);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    break;
+                    return Ok(());
                 }
                 _ => return Err(self.err("expecting ',' delimiter")),
             }
         }
-        Ok(Value::Array(out))
     }
 
     fn object(&mut self) -> Result<Value, ParseError> {
@@ -342,11 +427,90 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// string() for inputs without control characters: only `"` and `\\` matter.
+    fn string_no_controls(&mut self) -> Result<Str, ParseError> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = find_quote_or_backslash(b, start);
+        if i < b.len() && b[i] == b'"' {
+            self.i = i + 1;
+            return Ok(b[start..i].to_vec());
+        }
+        let mut out = std::mem::take(&mut self.strbuf);
+        out.clear();
+        out.extend_from_slice(&b[start..i]);
+        let r = loop {
+            if i >= b.len() {
+                self.i = i;
+                break Err(self.err("unterminated string"));
+            }
+            if b[i] == b'"' {
+                self.i = i + 1;
+                break Ok(out.as_slice().to_vec());
+            }
+            i = match self.escape(&mut out, i) {
+                Ok(i) => i,
+                Err(e) => break Err(e),
+            };
+            let next = find_quote_or_backslash(b, i);
+            out.extend_from_slice(&b[i..next]);
+            i = next;
+        };
+        self.strbuf = out;
+        r
+    }
+
+    /// One escape sequence at `i` (a backslash) appended to `out`; returns the index after it.
+    fn escape(&mut self, out: &mut Vec<u8>, i: usize) -> Result<usize, ParseError> {
+        let b = self.b;
+        let Some(&e) = b.get(i + 1) else {
+            self.i = i;
+            return Err(self.err("unterminated string"));
+        };
+        let mut i = i + 2;
+        match e {
+            b'"' => out.push(b'"'),
+            b'\\' => out.push(b'\\'),
+            b'/' => out.push(b'/'),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'u' => {
+                let Some(mut cp) = hex4(b, i) else {
+                    self.i = i;
+                    return Err(self.err("invalid \\uXXXX escape"));
+                };
+                i += 4;
+                // A high surrogate followed by an escaped low one is a pair; anything else
+                // leaves it lone (kept, as Python does).
+                if (0xD800..0xDC00).contains(&cp) && b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                    if let Some(lo) = hex4(b, i + 2) {
+                        if (0xDC00..0xE000).contains(&lo) {
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                            i += 6;
+                        }
+                    }
+                }
+                push_code_point(out, cp);
+            }
+            _ => {
+                self.i = i - 1;
+                return Err(self.err("invalid escape"));
+            }
+        }
+        Ok(i)
+    }
+
     /// After the opening quote. Raw control characters are errors (Python's strict mode).
     fn string(&mut self) -> Result<Str, ParseError> {
         let b = self.b;
         let start = self.i;
         let mut i = start;
+        if self.no_controls {
+            return self.string_no_controls();
+        }
         // Fast path: no escapes; eight bytes at a time first.
         while i + 8 <= b.len() && !parse_special(load8(b, i)) {
             i += 8;
@@ -374,45 +538,7 @@ impl<'a> Parser<'a> {
                     self.i = i + 1;
                     return Ok(out);
                 }
-                b'\\' => {
-                    let Some(&e) = b.get(i + 1) else {
-                        self.i = i;
-                        return Err(self.err("unterminated string"));
-                    };
-                    i += 2;
-                    match e {
-                        b'"' => out.push(b'"'),
-                        b'\\' => out.push(b'\\'),
-                        b'/' => out.push(b'/'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let Some(mut cp) = hex4(b, i) else {
-                                self.i = i;
-                                return Err(self.err("invalid \\uXXXX escape"));
-                            };
-                            i += 4;
-                            // A high surrogate followed by an escaped low one is a pair; anything
-                            // else leaves it lone (kept, as Python does).
-                            if (0xD800..0xDC00).contains(&cp) && b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
-                                if let Some(lo) = hex4(b, i + 2) {
-                                    if (0xDC00..0xE000).contains(&lo) {
-                                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                                        i += 6;
-                                    }
-                                }
-                            }
-                            push_code_point(&mut out, cp);
-                        }
-                        _ => {
-                            self.i = i - 1;
-                            return Err(self.err("invalid escape"));
-                        }
-                    }
-                }
+                b'\\' => i = self.escape(&mut out, i)?,
                 c if c < 0x20 => {
                     self.i = i;
                     return Err(self.err("invalid control character"));
@@ -539,7 +665,43 @@ fn push_u_escape(out: &mut Vec<u8>, u: u32) {
 }
 
 pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
+    write_str_g::<false>(out, s)
+}
+
+/// The backslash of an escape: in DOUBLE mode the text is itself inside a JSON string, so it is
+/// written escaped (`\\`).
+#[inline(always)]
+fn push_bs<const DOUBLE: bool>(out: &mut Vec<u8>) {
+    if DOUBLE {
+        out.extend_from_slice(b"\\\\");
+    } else {
+        out.push(b'\\');
+    }
+}
+
+#[inline(always)]
+fn push_quote<const DOUBLE: bool>(out: &mut Vec<u8>) {
+    if DOUBLE {
+        out.extend_from_slice(b"\\\"");
+    } else {
+        out.push(b'"');
+    }
+}
+
+#[inline(always)]
+fn push_u_escape_g<const DOUBLE: bool>(out: &mut Vec<u8>, u: u32) {
+    push_bs::<DOUBLE>(out);
+    out.push(b'u');
+    out.push(HEX[((u >> 12) & 0xF) as usize]);
+    out.push(HEX[((u >> 8) & 0xF) as usize]);
+    out.push(HEX[((u >> 4) & 0xF) as usize]);
+    out.push(HEX[(u & 0xF) as usize]);
+}
+
+/// json.dumps (ensure_ascii) of a string; with DOUBLE, that text escaped once more, as the
+/// contents of an enclosing JSON string (one pass instead of serializing, then escaping).
+fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
+    push_quote::<DOUBLE>(out);
     let mut i = 0;
     let mut run = 0;
     while i < s.len() {
@@ -556,18 +718,18 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             }
             out.extend_from_slice(&s[run..i]);
             if cls == 1 {
-                let e = match c {
-                    0x08 => b'b',
-                    0x09 => b't',
-                    0x0A => b'n',
-                    0x0C => b'f',
-                    0x0D => b'r',
-                    other => other,
-                };
-                out.push(b'\\');
-                out.push(e);
+                push_bs::<DOUBLE>(out);
+                match c {
+                    0x08 => out.push(b'b'),
+                    0x09 => out.push(b't'),
+                    0x0A => out.push(b'n'),
+                    0x0C => out.push(b'f'),
+                    0x0D => out.push(b'r'),
+                    b'"' => push_quote::<DOUBLE>(out),
+                    _ => push_bs::<DOUBLE>(out), // the backslash itself
+                }
             } else {
-                push_u_escape(out, c as u32);
+                push_u_escape_g::<DOUBLE>(out, c as u32);
             }
             i += 1;
             run = i;
@@ -576,16 +738,61 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
             let (cp, n) = decode_code_point(s, i);
             if cp >= 0x10000 {
                 let v = cp - 0x10000;
-                push_u_escape(out, 0xD800 + (v >> 10));
-                push_u_escape(out, 0xDC00 + (v & 0x3FF));
+                push_u_escape_g::<DOUBLE>(out, 0xD800 + (v >> 10));
+                push_u_escape_g::<DOUBLE>(out, 0xDC00 + (v & 0x3FF));
             } else {
-                push_u_escape(out, cp);
+                push_u_escape_g::<DOUBLE>(out, cp);
             }
             i += n;
             run = i;
         }
     }
     out.extend_from_slice(&s[run..]);
+    push_quote::<DOUBLE>(out);
+}
+
+fn write_value_g<const DOUBLE: bool>(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => write_str_g::<DOUBLE>(out, s),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (k, x) in a.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_value_g::<DOUBLE>(out, x);
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => write_map_g::<DOUBLE>(out, m),
+        other => write_value(out, other), // literals and numbers need no escaping
+    }
+}
+
+fn write_map_g<const DOUBLE: bool>(out: &mut Vec<u8>, m: &Map) {
+    out.push(b'{');
+    for (k, (key, x)) in m.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        write_str_g::<DOUBLE>(out, key);
+        out.push(b':');
+        write_value_g::<DOUBLE>(out, x);
+    }
+    out.push(b'}');
+}
+
+/// `json.dumps(json.dumps(m))` for an object: its JSON text as a JSON string literal, in one pass.
+pub fn write_map_as_str(out: &mut Vec<u8>, m: &Map) {
+    out.push(b'"');
+    write_map_g::<true>(out, m);
+    out.push(b'"');
+}
+
+/// The same for any value.
+pub fn write_value_as_str(out: &mut Vec<u8>, v: &Value) {
+    out.push(b'"');
+    write_value_g::<true>(out, v);
     out.push(b'"');
 }
 
@@ -784,6 +991,18 @@ impl<'a> ObjWriter<'a> {
         write_ascii_json_as_str(self.out, json);
         self
     }
+    /// A value already serialized (e.g. by write_map_as_str).
+    pub fn raw(&mut self, k: &str, json: &[u8]) -> &mut Self {
+        self.key(k);
+        self.out.extend_from_slice(json);
+        self
+    }
+    /// An object written as a JSON string holding its JSON text.
+    pub fn map_as_str(&mut self, k: &str, m: &Map) -> &mut Self {
+        self.key(k);
+        write_map_as_str(self.out, m);
+        self
+    }
     pub fn finish(&mut self) {
         self.out.push(b'}');
     }
@@ -964,4 +1183,22 @@ fn int_ge_float(i: i128, t: f64) -> bool {
         return true;
     }
     i >= t.ceil() as i128
+}
+
+#[cfg(test)]
+mod double_tests {
+    use super::*;
+
+    #[test]
+    fn as_str_equals_escaping_the_text() {
+        let doc = r#"{"a":"q\"b\\c\n\u00e9\ud800\ud83d\ude00","n":[1,2.5,null,true],"o":{"k":"\u0001"}}"#;
+        let v = parse(doc.as_bytes()).unwrap();
+        let mut text = Vec::new();
+        write_value(&mut text, &v);
+        let mut twice = Vec::new();
+        write_str(&mut twice, &text);
+        let mut one_pass = Vec::new();
+        write_value_as_str(&mut one_pass, &v);
+        assert_eq!(String::from_utf8(one_pass).unwrap(), String::from_utf8(twice).unwrap());
+    }
 }

@@ -5,6 +5,7 @@
 //! Test-only fault injection (used by the bridge's failure tests, never by the harness):
 //! `--fault crash|hang|garbage|bad-version|hang-hello [--fault-after N]`.
 
+mod alloc;
 mod context;
 mod defs;
 mod elements;
@@ -22,6 +23,9 @@ use std::os::unix::io::FromRawFd;
 use std::time::Instant;
 
 use protocol::*;
+
+#[global_allocator]
+static GLOBAL: alloc::Pool = alloc::Pool::new();
 
 pub const STREAMS: [&str; 10] = [
     "events",

@@ -22,13 +22,6 @@ const ILLEGAL_IDS_ANY_CASE: [&[u8]; 10] = [
 ];
 const ILLEGAL_IDS_EXACT: [&[u8]; 7] = [b"[object Object]", b"NaN", b"None", b"none", b"null", b"0", b"undefined"];
 
-const FILTERED_PERSON_KEYS: [&[u8]; 19] = [
-    b"$current_url", b"$pathname", b"$referrer", b"$referring_domain", b"$screen_height", b"$screen_width",
-    b"$viewport_height", b"$viewport_width", b"$browser", b"$browser_version", b"$os", b"$os_version",
-    b"$os_name", b"$device_type", b"$raw_user_agent", b"$app_build", b"$app_name", b"$app_namespace",
-    b"$app_version",
-];
-
 pub fn person_uuid(team_id: i64, distinct_id: &[u8]) -> Str {
     let mut h = Sha1::new();
     h.update(PERSON_NAMESPACE);
@@ -89,7 +82,8 @@ pub type PersonId = usize;
 #[derive(Default)]
 pub struct PersonStore {
     pub persons: Vec<Person>,
-    by_distinct_id: AHashMap<(i64, Str), (PersonId, i64)>,
+    /// team → distinct id → (person, distinct-id version); nested so lookups borrow the id
+    by_distinct_id: AHashMap<i64, AHashMap<Str, (PersonId, i64)>>,
 }
 
 fn map_get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
@@ -133,26 +127,30 @@ impl PersonStore {
         Ok(store)
     }
 
+    fn entry(&self, team_id: i64, did: &[u8]) -> Option<&(PersonId, i64)> {
+        self.by_distinct_id.get(&team_id)?.get(did)
+    }
+
     pub fn get(&self, team_id: i64, did: &[u8]) -> Option<PersonId> {
-        // a borrowed (i64, &[u8]) lookup would need a custom key type; the copy is small
-        self.by_distinct_id.get(&(team_id, did.to_vec())).map(|e| e.0)
+        self.entry(team_id, did).map(|e| e.0)
     }
 
     pub fn distinct_id_version(&self, team_id: i64, did: &[u8]) -> i64 {
-        self.by_distinct_id.get(&(team_id, did.to_vec())).map_or(-1, |e| e.1)
+        self.entry(team_id, did).map_or(-1, |e| e.1)
     }
 
     pub fn add(&mut self, person: Person) -> PersonId {
         let pid = self.persons.len();
+        let team = self.by_distinct_id.entry(person.team_id).or_default();
         for did in &person.distinct_ids {
-            self.by_distinct_id.insert((person.team_id, did.clone()), (pid, 0));
+            team.insert(did.clone(), (pid, 0));
         }
         self.persons.push(person);
         pid
     }
 
     fn move_distinct_id(&mut self, team_id: i64, did: &[u8], pid: PersonId, version: i64) {
-        self.by_distinct_id.insert((team_id, did.to_vec()), (pid, version));
+        self.by_distinct_id.entry(team_id).or_default().insert(did.to_vec(), (pid, version));
         let p = &mut self.persons[pid];
         if !p.distinct_ids.iter().any(|d| d == did) {
             p.distinct_ids.push(did.to_vec());
@@ -373,8 +371,16 @@ impl PersonStore {
     }
 }
 
+/// FILTERED_PERSON_KEYS or `$geoip_*`: `$set` changes to only these on a non-person event do
+/// not write the person.
 fn is_filtered(key: &[u8]) -> bool {
-    FILTERED_PERSON_KEYS.contains(&key) || key.starts_with(b"$geoip_")
+    matches!(
+        key,
+        b"$current_url" | b"$pathname" | b"$referrer" | b"$referring_domain" | b"$screen_height" | b"$screen_width"
+            | b"$viewport_height" | b"$viewport_width" | b"$browser" | b"$browser_version" | b"$os" | b"$os_version"
+            | b"$os_name" | b"$device_type" | b"$raw_user_agent" | b"$app_build" | b"$app_name" | b"$app_namespace"
+            | b"$app_version"
+    ) || key.starts_with(b"$geoip_")
 }
 
 /// New properties (None if unchanged) and whether every change is a filtered `$set` key.

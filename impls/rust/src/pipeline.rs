@@ -1,6 +1,7 @@
 //! The full pipeline: a port of impls/reference (rules in docs/pipeline.md), stage by stage,
 //! with the same stage names as impls.base.STAGES and a timer per stage.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use ahash::AHashMap;
@@ -33,19 +34,21 @@ const S_WARNINGS: usize = 7;
 const S_OVERFLOW: usize = 8;
 const S_DLQ: usize = 9;
 
-const CAMPAIGN_PROPERTIES: [&[u8]; 24] = [
-    b"utm_source", b"utm_medium", b"utm_campaign", b"utm_content", b"utm_term", b"gclid", b"gad_source",
-    b"gclsrc", b"dclid", b"gbraid", b"wbraid", b"fbclid", b"msclkid", b"twclid", b"li_fat_id", b"mc_cid",
-    b"igshid", b"ttclid", b"rdt_cid", b"epik", b"qclid", b"sccid", b"irclid", b"_kx",
-];
-const EVENT_TO_PERSON: [&[u8]; 19] = [
-    b"$app_build", b"$app_name", b"$app_namespace", b"$app_version", b"$browser", b"$browser_version",
-    b"$device_type", b"$current_url", b"$pathname", b"$os", b"$os_name", b"$os_version", b"$referring_domain",
-    b"$referrer", b"$screen_height", b"$screen_width", b"$viewport_height", b"$viewport_width", b"$raw_user_agent",
-];
-
+/// normalize.EVENT_TO_PERSON_PROPERTIES (the ~20 event-to-person keys and the campaign keys);
+/// a match compiles to a length switch, cheaper than scanning a list for every property.
 fn is_event_to_person(k: &[u8]) -> bool {
-    EVENT_TO_PERSON.contains(&k) || CAMPAIGN_PROPERTIES.contains(&k)
+    matches!(
+        k,
+        b"$app_build" | b"$app_name" | b"$app_namespace" | b"$app_version" | b"$browser" | b"$browser_version"
+            | b"$device_type" | b"$current_url" | b"$pathname" | b"$os" | b"$os_name" | b"$os_version"
+            | b"$referring_domain" | b"$referrer" | b"$screen_height" | b"$screen_width" | b"$viewport_height"
+            | b"$viewport_width" | b"$raw_user_agent"
+            // campaign keys
+            | b"utm_source" | b"utm_medium" | b"utm_campaign" | b"utm_content" | b"utm_term" | b"gclid"
+            | b"gad_source" | b"gclsrc" | b"dclid" | b"gbraid" | b"wbraid" | b"fbclid" | b"msclkid" | b"twclid"
+            | b"li_fat_id" | b"mc_cid" | b"igshid" | b"ttclid" | b"rdt_cid" | b"epik" | b"qclid" | b"sccid"
+            | b"irclid" | b"_kx"
+    )
 }
 
 struct HeatRow {
@@ -60,8 +63,9 @@ struct HeatRow {
 }
 
 struct EventRow {
-    properties_json: Vec<u8>,
-    person_properties_json: Vec<u8>,
+    /// `properties` / `person_properties`: JSON text already written as JSON string literals
+    properties_lit: Vec<u8>,
+    person_properties_lit: Vec<u8>,
     chain: Str,
 }
 
@@ -297,17 +301,7 @@ fn apply_timestamp(ev: &mut Ev) {
     if ev.timestamp_ms.is_some() {
         return;
     }
-    let empty = json::new_map();
-    let (ts, kinds) = {
-        // event_timestamp reads sent_at/timestamp/offset from the merged event
-        let mut view = empty.clone();
-        for k in [b"sent_at".as_slice(), b"timestamp", b"offset"] {
-            if let Some(v) = ev.event_get(k) {
-                view.insert(k.to_vec(), v.clone());
-            }
-        }
-        event_timestamp(&view, &ev.properties, ev.now_ms)
-    };
+    let (ts, kinds) = event_timestamp(|k| ev.event_get(k), &ev.properties, ev.now_ms);
     ev.timestamp_ms = Some(ts);
     for kind in kinds {
         let mut out = Vec::new();
@@ -360,32 +354,40 @@ fn validate(ev: &mut Ev, ctx: &Context) {
     }
 }
 
+fn take_object(props: &mut Map, key: &[u8]) -> Map {
+    // Python copies the dict and stores the copy back under the same key; the original is not
+    // referenced anywhere else, so updating it in place is the same (and keeps the key's position)
+    match props.get_mut(key) {
+        Some(Value::Object(m)) => std::mem::take(&mut **m),
+        _ => json::new_map(),
+    }
+}
+
 fn add_initial_properties(props: &mut Map) {
     let found: Vec<(Str, Value)> =
         props.iter().filter(|(k, _)| is_event_to_person(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if found.is_empty() {
         return;
     }
-    let mut to_set = match props.get(b"$set".as_slice()) {
-        Some(Value::Object(m)) => (**m).clone(),
-        _ => json::new_map(),
-    };
-    let mut to_set_once = match props.get(b"$set_once".as_slice()) {
-        Some(Value::Object(m)) => (**m).clone(),
-        _ => json::new_map(),
-    };
+    let mut to_set = take_object(props, b"$set");
+    let mut to_set_once = take_object(props, b"$set_once");
     let absent = |m: &Map, k: &[u8]| m.get(k).map_or(true, Value::is_null);
+    let mut initial = Vec::with_capacity(48);
     for (key, value) in found {
         if key == b"$os_name" {
             continue; // only a fallback alias of $os, below
         }
-        let mut initial = b"$initial_".to_vec();
+        initial.clear();
+        initial.extend_from_slice(b"$initial_");
         initial.extend_from_slice(key.strip_prefix(b"$").unwrap_or(&key));
+        let set_once = absent(&to_set_once, &initial);
         if absent(&to_set, &key) {
-            to_set.insert(key, value.clone());
-        }
-        if absent(&to_set_once, &initial) {
-            to_set_once.insert(initial, value);
+            if set_once {
+                to_set_once.insert(initial.clone(), value.clone());
+            }
+            to_set.insert(key, value);
+        } else if set_once {
+            to_set_once.insert(initial.clone(), value);
         }
     }
     if let Some(Value::Str(os_name)) = props.get(b"$os_name".as_slice()) {
@@ -527,7 +529,7 @@ impl Pipeline {
         let mut w = ObjWriter::new(out);
         w.str("uuid", &ev.uuid)
             .str("event", &ev.name)
-            .json_str("properties", &row.properties_json)
+            .raw("properties", &row.properties_lit)
             .str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
             .int("team_id", team.id)
             .value("project_id", &team.project_id)
@@ -536,7 +538,7 @@ impl Pipeline {
             .str("created_at", &now)
             .str("captured_at", &now)
             .str("person_id", &person.person_id)
-            .json_str("person_properties", &row.person_properties_json)
+            .raw("person_properties", &row.person_properties_lit)
             .str("person_created_at", &ts_s(person.created_at_ms))
             .str("person_mode", person.mode.as_bytes());
         w.finish();
@@ -681,19 +683,28 @@ impl Pipeline {
                 }
             }
             9 => {
+                // events of one person in a batch often share one properties snapshot (an Rc):
+                // serialize each snapshot once
+                let mut person_json: AHashMap<*const Map, Vec<u8>> = AHashMap::new();
                 for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
                     let chain = elements_chain(&mut ev.properties);
                     if ctx.teams[ev.team].anonymize_ips {
                         ev.properties.shift_remove(b"$ip".as_slice());
                     }
-                    let mut properties_json = Vec::with_capacity(1024);
-                    json::write_map(&mut properties_json, &ev.properties);
-                    let mut person_properties_json = Vec::new();
-                    match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
-                        Some(p) => json::write_map(&mut person_properties_json, p),
-                        None => person_properties_json.extend_from_slice(b"{}"),
-                    }
-                    ev.row = Some(EventRow { properties_json, person_properties_json, chain });
+                    let mut properties_lit = Vec::with_capacity(4096);
+                    json::write_map_as_str(&mut properties_lit, &ev.properties);
+                    let person_properties_lit = match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
+                        Some(p) => person_json
+                            .entry(Rc::as_ptr(p))
+                            .or_insert_with(|| {
+                                let mut out = Vec::with_capacity(256);
+                                json::write_map_as_str(&mut out, p);
+                                out
+                            })
+                            .clone(),
+                        None => b"\"{}\"".to_vec(),
+                    };
+                    ev.row = Some(EventRow { properties_lit, person_properties_lit, chain });
                     ev.outcome = Some("event");
                 }
             }
@@ -714,7 +725,7 @@ impl Pipeline {
         let streams = &mut b.streams;
         for (ev, rec) in b.evs.iter().zip(b.records) {
             if let Some(row) = &ev.row {
-                let mut out = Vec::with_capacity(row.properties_json.len() + row.person_properties_json.len() + 512);
+                let mut out = Vec::with_capacity(row.properties_lit.len() + row.person_properties_lit.len() + 512);
                 self.encode_event_row(&mut out, ev, row);
                 if ev.name.starts_with(b"$ai_") {
                     streams[S_AI].push(out.clone());
@@ -770,13 +781,11 @@ impl Pipeline {
         let streams = &mut b.streams;
         for &pid in &b.touches.persons {
             let p = &self.persons.persons[pid];
-            let mut props = Vec::with_capacity(256);
-            json::write_map(&mut props, &p.properties);
-            let mut out = Vec::with_capacity(props.len() + 200);
+            let mut out = Vec::with_capacity(512);
             let mut w = ObjWriter::new(&mut out);
             w.str("id", &p.id)
                 .str("created_at", &ts_s(p.created_at_ms))
-                .json_str("properties", &props)
+                .map_as_str("properties", &p.properties)
                 .int("team_id", p.team_id)
                 .int("is_identified", p.is_identified as i64)
                 .int("is_deleted", p.is_deleted as i64)
@@ -800,14 +809,12 @@ impl Pipeline {
         }
         for key in &b.touched_groups {
             if let Some(g) = self.groups.groups.get(key) {
-                let mut props = Vec::with_capacity(128);
-                json::write_map(&mut props, &g.properties);
-                let mut out = Vec::with_capacity(props.len() + 160);
+                let mut out = Vec::with_capacity(256);
                 let mut w = ObjWriter::new(&mut out);
                 w.int("team_id", key.0)
                     .int("group_type_index", key.1)
                     .str("group_key", &key.2)
-                    .json_str("group_properties", &props)
+                    .map_as_str("group_properties", &g.properties)
                     .str("created_at", &ts_ms(g.created_at_ms))
                     .int("version", g.version);
                 w.finish();

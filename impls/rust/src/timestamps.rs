@@ -321,17 +321,18 @@ pub fn parse_timestamp_value(v: &Value) -> Option<i64> {
 }
 
 /// Capture's parse_event_timestamp: (timestamp ms, warning types raised).
-pub fn event_timestamp(event: &Map, properties: &Map, now_ms: i64) -> (i64, Vec<&'static str>) {
+/// `event` is the merged event's getter (the pipeline keeps its two layers apart).
+pub fn event_timestamp<'e>(event: impl Fn(&[u8]) -> Option<&'e Value>, properties: &Map, now_ms: i64) -> (i64, Vec<&'static str>) {
     let mut warnings = Vec::new();
     let mut sent_at_ms = None;
     if !matches!(properties.get(b"$ignore_sent_at".as_slice()), Some(Value::Bool(true))) {
-        if let Some(Value::Str(s)) = event.get(b"sent_at".as_slice()) {
+        if let Some(Value::Str(s)) = event(b"sent_at") {
             sent_at_ms = parse_timestamp(s);
         }
     }
     let now = now_ms as i128;
     let mut ts: i128 = now;
-    match event.get(b"timestamp".as_slice()) {
+    match event(b"timestamp") {
         None | Some(Value::Null) => {}
         Some(raw) => match parse_timestamp_value(raw) {
             None => warnings.push("ignored_invalid_timestamp"),
@@ -343,7 +344,7 @@ pub fn event_timestamp(event: &Map, properties: &Map, now_ms: i64) -> (i64, Vec<
             }
         },
     }
-    match event.get(b"offset".as_slice()) {
+    match event(b"offset") {
         Some(Value::Int(o)) => ts = now - *o as i128,
         Some(Value::UInt(o)) => ts = now - *o as i128,
         _ => {}
