@@ -90,31 +90,41 @@ def _lengths(fmt: str, values: Sequence[int]) -> bytes:
     return struct.pack(f"<{len(values)}{fmt}", *values)
 
 
+def _encoded_names(names: list[str]) -> tuple[list[int], bytes]:
+    """Header names' lengths and concatenated UTF-8 bytes, with one encode call when ASCII."""
+    joined = "".join(names)
+    if joined.isascii():
+        return [len(n) for n in names], joined.encode("ascii")
+    raw = [n.encode("utf-8", "surrogatepass") for n in names]
+    return [len(r) for r in raw], b"".join(raw)
+
+
 def batch_payload(batch: Sequence[Record]) -> bytes:
     """Columnar: fixed-width arrays first, then each byte field's lengths and concatenated bytes.
 
     Raw keys, header values and values travel unchanged (no JSON wrapping). Built with list
-    comprehensions and one struct.pack per column: per-record Python work is the bridge's cost.
+    comprehensions, one struct.pack per column and a single join (one copy of the values): the
+    per-record Python work is the bridge's cost.
     """
     keys = [r.key for r in batch]
     values = [r.value for r in batch]
     headers = [h for r in batch for h in r.headers]
-    names = [n.encode() for n, _ in headers]
+    name_lengths, names = _encoded_names([n for n, _ in headers])
     header_values = [v for _, v in headers]
-    return b"".join((
+    return b"".join([
         _U32.pack(len(batch)),
         _lengths("q", [r.offset for r in batch]),
         _lengths("q", [r.timestamp_ms for r in batch]),
         _lengths("i", [-1 if k is None else len(k) for k in keys]),
-        b"".join([k for k in keys if k is not None]),
+        *[k for k in keys if k is not None],
         _lengths("i", [-1 if v is None else len(v) for v in values]),
-        b"".join([v for v in values if v is not None]),
+        *[v for v in values if v is not None],
         _lengths("I", [len(r.headers) for r in batch]),
-        _lengths("I", [len(n) for n in names]),
-        b"".join(names),
+        _lengths("I", name_lengths),
+        names,
         _lengths("I", [len(v) for v in header_values]),
-        b"".join(header_values),
-    ))
+        *header_values,
+    ])
 
 
 @dataclass

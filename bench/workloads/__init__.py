@@ -1,0 +1,1 @@
+"""Recorded partition workloads: file format, generator, inspection, import/export, anonymizing."""
