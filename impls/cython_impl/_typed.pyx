@@ -222,22 +222,13 @@ cpdef bint may_need_number_checks(const unsigned char[:] raw):
     return False
 
 
-cpdef Py_ssize_t bracket_count(const unsigned char[:] raw):
-    cdef Py_ssize_t i, n = raw.shape[0], count = 0
-    cdef unsigned char c
-    for i in range(n):
-        c = raw[i]
-        if c == 91 or c == 123:
-            count += 1
-    return count
-
-
 # ---------------------------------------------------------------------------------------------
 # property_defs: candidates deduplicated per (team, kind, group type) on the name alone, so the
 # common case (a name already seen in this batch) costs one str-keyed dict lookup.
 
-DEF MAX_NAME_BYTES = 200
-DEF MAX_ROWS_PER_EVENT = 10000
+cdef enum:
+    MAX_NAME_BYTES = 200
+    MAX_ROWS_PER_EVENT = 10000
 cdef frozenset SKIPPED_EVENT_KEYS = frozenset({"$set", "$set_once", "$unset", "$groups",
                                                "$group_0", "$group_1", "$group_2", "$group_3", "$group_4"})
 cdef dict KIND_ORDER = {"event": 1, "person": 2, "group": 3}
