@@ -73,10 +73,17 @@ def _extensions() -> list[Extension]:
 class OptionalBuildExt(build_ext):
     """A C compiler failure skips that extension instead of failing the install."""
 
+    def build_extensions(self) -> None:
+        self._failed: set[str] = set()
+        super().build_extensions()
+        # later steps (in-place copy, editable/wheel outputs) must not look for the failed ones
+        self.extensions = [ext for ext in self.extensions if ext.name not in self._failed]
+
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
         except Exception as exc:
+            self._failed.add(ext.name)
             print(f"partbench: could not build {ext.name} ({exc}); its implementation will be unavailable",
                   file=sys.stderr)
 

@@ -40,9 +40,13 @@ pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<Option<u8>
     if len > MAX_PAYLOAD {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too long"));
     }
+    // read straight into the buffer's spare capacity (no zero-fill of megabytes first)
     buf.clear();
-    buf.resize(len, 0);
-    r.read_exact(buf)?;
+    buf.reserve(len);
+    let got = r.take(len as u64).read_to_end(buf)?;
+    if got != len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated frame payload"));
+    }
     Ok(Some(head[4]))
 }
 
