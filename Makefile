@@ -6,9 +6,8 @@ BIN := $(VENV)/bin
 STAMPS := .stamps
 PARTBENCH := $(BIN)/partbench
 # Debian packages: Rust crates for the prototype (no crate registry here), Chromium for report checks.
-APT_PACKAGES := librust-serde-json-dev librust-serde-dev librust-serde-derive-dev librust-memchr-dev \
-	librust-itoa-dev librust-ryu-dev librust-ahash-dev librust-uuid-dev librust-sha1-dev \
-	librust-chrono-dev librust-regex-dev librust-indexmap-dev librust-once-cell-dev \
+APT_PACKAGES := librust-memchr-dev librust-itoa-dev librust-ryu-dev librust-indexmap-dev \
+	librust-ahash-dev librust-sha1-dev librust-libc-dev \
 	chromium
 PYTEST_ARGS ?=
 NIGHTLY_ARGS ?=

@@ -49,7 +49,7 @@ def test_ok_child_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("behaviour", "message"),
     [
-        ("version", r"fake-rust: bridge protocol version mismatch: child speaks 99, this side speaks 1"),
+        ("version", rf"fake-rust: bridge protocol version mismatch: child speaks 99, this side speaks {frames.PROTOCOL_VERSION}"),
     ],
 )
 def test_start_failures(behaviour: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import types
 
@@ -46,15 +47,113 @@ def test_typed_format_ms_matches_reference() -> None:
         assert typed.format_seconds(ms) == timestamps.format_seconds(ms)
 
 
-def test_typed_scans_match_reference() -> None:
+def test_typed_depth_scan_matches_reference() -> None:
     rng = random.Random(4)
     alphabet = '[]{}"\\ae0123456789+- '
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 200)))
         assert typed.too_deep(text, 3) == jsonrules.too_deep(text, 3), text
-        raw = text.encode()
-        if jsonrules.needs_number_checks(raw):  # the typed gate may say True more often, never less
-            assert typed.may_need_number_checks(raw), text
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            continue
+        assert typed.nested_deeper(parsed, 3) == jsonrules.too_deep(text, 3), text  # valid JSON: same answer
+
+
+def _number(rng: random.Random) -> str:
+    """A JSON number literal, often one the strict and the plain parser read differently."""
+    digits = "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 18, 19, 20, 25, 310])))
+    mantissa = (rng.choice(["", "-"]) + (digits.lstrip("0") or "0") + rng.choice(["", "", ".5", ".0"]))
+    exponent = rng.choice(["", "", "e5", "E+99", "e307", "e308", "e309", "E400", "e+400", "e-400", "e0400", "e12"])
+    return mantissa + exponent
+
+
+def _value(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(6 if depth < 3 else 4)
+    if kind == 0:
+        return _NumberText(_number(rng))
+    if kind == 1:  # strings that look like numbers or UUID hex groups
+        return rng.choice(["3e456-", "01a1f9f5-3e56-7b68-ba44-40b4828e1940", "1e400", "12345678901234567890", "x"])
+    if kind == 2:
+        return rng.choice([True, False, None])
+    if kind == 3:
+        return rng.randrange(-1000, 1000)
+    if kind == 4:
+        return [_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {f"k{i}": _value(rng, depth + 1) for i in range(rng.randrange(4))}
+
+
+class _NumberText(str):
+    """A number literal written verbatim by _dumps."""
+
+
+def _dumps(value) -> str:
+    if isinstance(value, _NumberText):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ",".join(map(_dumps, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + _dumps(v) for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def number_records(count: int, seed: int) -> list[bytes]:
+    """Records whose documents hold numbers the strict and the plain parser may read differently,
+    some with digits of `data` written as \\u00XX escapes (which the reference's gate cannot see)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        props = {f"p{i}": _value(rng) for i in range(rng.randrange(1, 6))}
+        inner = '{"event":"e","distinct_id":"d","properties":' + _dumps(props) + "}"
+        data = json.dumps(inner)[1:-1]
+        if rng.random() < 0.3:  # spell some digits of `data` as escapes
+            data = "".join(f"\\u{ord(c):04x}" if c.isdigit() and rng.random() < 0.5 else c for c in data)
+        outer_number = _number(rng) if rng.random() < 0.3 else "1"
+        out.append(('{"uuid":"01a1f9f5-3e5c-7b68-ba44-40b482841940","n":' + outer_number
+                    + ',"token":"phc_x","data":"' + data + '"}').encode())
+    return out
+
+
+NUMBER_RECORDS = number_records(400, 7)
+
+
+def _strict_plain_differ(text: str) -> bool:
+    def read(decoder):
+        try:
+            return repr(decoder.decode(text))
+        except ValueError as exc:
+            return type(exc).__name__
+    return read(jsonrules._strict_decoder) != read(jsonrules._plain_decoder)
+
+
+def test_tight_number_gate_sees_every_verbatim_out_of_range_literal() -> None:
+    differing = 0
+    for raw in NUMBER_RECORDS:
+        outer_text = raw.decode()
+        docs = [outer_text]
+        try:
+            docs.append(json.loads(outer_text)["data"])
+        except ValueError:
+            pass
+        if _strict_plain_differ(outer_text) or (b"\\u00" not in raw and any(map(_strict_plain_differ, docs))):
+            differing += 1
+            assert typed.tight_number_gate(raw), raw
+    assert differing > 50  # the generator does produce such literals
+
+
+def reference_snapshot(ev) -> str:
+    """Like tests.test_impl_msgspec.snapshot, but by repr: the reference may keep an infinite
+    double or a big integer here (plain parser), which JSON cannot carry."""
+    return repr(tuple(getattr(ev, name) for name in ("outcome", "dlq", "headers", "uuid", "name", "distinct_id",
+                                                     "token", "properties", "now_ms")))
+
+
+def test_typed_decode_matches_reference_on_number_records() -> None:
+    for raw in NUMBER_RECORDS:
+        expected, got = _state(raw), _state(raw)
+        decode_record(expected, "topic", 3)
+        typed.decode_record(got, "topic", 3)
+        assert reference_snapshot(got) == reference_snapshot(expected), raw
 
 
 @pytest.mark.parametrize("index", range(len(EDGE_VALUES)))
@@ -78,3 +177,55 @@ def test_missing_extension_is_reported_not_run_as_python(monkeypatch) -> None:
 @pytest.mark.parametrize("impl", ["cython-compiled", "cython"])
 def test_cython_verifies_on_every_profile(impl: str) -> None:
     verify_all_profiles(impl)
+
+
+def _timestamp_samples(count: int, seed: int) -> list[str]:
+    """Strings near every accepted format, valid and not (bad fields, wrong lengths, zones…)."""
+    rng = random.Random(seed)
+    pieces = ["2026", "0000", "9999", "1970", "-", "/", "T", "t", " ", "11", "02", "29", "30", "31", "13",
+              "00", "23", "24", "59", "60", ":", ".", "5", "123", "1234567", "Z", "z", "+", "-05", "+05:30",
+              "+0530", "+24:00", "-23:59", "+05:60", "Mon, ", "Jan", "Feb", "GMT", "UTC", "UT", "١", "x", "\n"]
+    samples = ["2026-11-20T19:04:29.848979+00:00", "2026-11-20", "2026-11-20 19:04", "2024-02-29T00:00:00Z",
+               "2023-02-29T00:00:00Z", "0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999+00:00",
+               "2026-11-20T19:04:29+05", "2026-11-20T19:04Z", "2026-11-20T19:04:29.Z", "2026-11-20T25:00:00",
+               "2026-11-20T19:04:29+0530", "2026-11-20T19:04:29+05:3", "2026-11-20T19:04:29+053",
+               "Thu, 27 Nov 2025 06:36:07 GMT", "27 Nov 2025 06:36 +0100", "2026/11/20 19:04:29.5", "1794650181",
+               "1794650181.25", "1794650181123", "1234567890123456", "03/06/2026", "2026-06-21",
+               "2026-09-19T22:54:57.109Z", "2026-11-20T19:04:29.848979+00:00\n"]
+    for _ in range(count):
+        base = rng.choice(samples)
+        if rng.random() < 0.6:
+            i = rng.randrange(len(base) + 1)
+            j = min(len(base), i + rng.randrange(4))
+            base = base[:i] + rng.choice(pieces) + base[j:]
+        samples.append(base)
+    return samples
+
+
+def test_typed_timestamp_parsing_matches_reference() -> None:
+    from impls.reference.properties import likely_date
+
+    for text in _timestamp_samples(20000, 5):
+        assert typed.parse_timestamp(text) == timestamps.parse_timestamp(text), text
+        assert typed.parse_iso(text, True) == timestamps.parse_iso(text, zone_required=True), text
+        assert typed.likely_date(text) == likely_date(text), text
+
+
+def test_typed_detect_type_matches_reference() -> None:
+    from impls.reference.properties import detect_type
+
+    now_ms = 1_795_201_469_849
+    names = ["created_at", "Updated-At", "timestamp_local", "utm_source", "$initial_utm_term", "$feature/x",
+             "$survey_response_1", "$feature_flag_response", "price", "UPDATEDAT", "dATE", "İ_at", "flag"]
+    values = ["true", "FALSE", "True", "", 1, 1.5, True, None, [], {}, now_ms // 1000, now_ms // 1000 - 15_768_001,
+              float(now_ms // 1000 - 15_768_000), 2**70] + _timestamp_samples(300, 6)
+    for name in names:
+        for value in values:
+            assert typed.detect_type(name, value, now_ms) == detect_type(name, value, now_ms), (name, value)
+
+
+def test_typed_person_uuid_matches_reference() -> None:
+    from impls.reference.persons import person_uuid
+
+    for team_id, distinct_id in [(7, "abc"), (2, ""), (10**20, "é😀"), (1, "\ud800x"), (-3, "x" * 500)]:
+        assert typed.person_uuid(team_id, distinct_id) == person_uuid(team_id, distinct_id)

@@ -97,14 +97,48 @@ def test_binary_batch_faults(floor: RustBridge, fault: str, message: str) -> Non
 
 def test_binary_version_mismatch(floor: RustBridge) -> None:
     impl = dataclasses.replace(floor, extra_args=("--fault", "bad-version"))
-    with pytest.raises(BridgeError, match=r"rust-floor: bridge protocol version mismatch: child speaks 2, this side speaks 1"):
+    from impls.rust_bridge.frames import PROTOCOL_VERSION as V
+
+    with pytest.raises(BridgeError, match=rf"rust-floor: bridge protocol version mismatch: child speaks {V + 1}, this side speaks {V}"):
         impl.start(CONTEXT)
 
 
 def test_binary_rejects_other_parent_version(floor: RustBridge, monkeypatch: pytest.MonkeyPatch) -> None:
     from impls.rust_bridge import frames
 
+    v = frames.PROTOCOL_VERSION
     monkeypatch.setattr(frames, "PROTOCOL_VERSION", 7)
     with pytest.raises(BridgeError, match=r"rust-floor: child reported an error during hello: "
-                                          r"protocol version mismatch: parent speaks 7, child speaks 1"):
+                                          rf"protocol version mismatch: parent speaks 7, child speaks {v}"):
         floor.start(CONTEXT)
+
+
+def _general_batches(n: int = 3, size: int = 200) -> tuple[PartitionContext, list[list[Record]]]:
+    from bench.workloads.generator import generate  # noqa: PLC0415 - only this test needs it
+
+    workload = generate("general", events=n * size, seed=5)
+    records = list(workload.records)
+    return workload.context({"batch_size": size}), [records[i:i + size] for i in range(0, len(records), size)]
+
+
+def test_shared_memory_and_inline_frames_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Protocol 2 moves payloads through /dev/shm; PARTBENCH_BRIDGE_SHM=0 forces inline frames.
+    Both must give the same outputs, and no shared-memory file is left behind."""
+    import os
+
+    impl = registry.get("rust")
+    if impl.unavailable_reason() is not None:
+        pytest.fail(f"rust unavailable: {impl.unavailable_reason()}")
+    context, batches = _general_batches()
+    before = {f for f in os.listdir("/dev/shm") if f.startswith("partbench-bridge-")}
+    outputs = {}
+    for shm in ("1", "0"):
+        monkeypatch.setenv("PARTBENCH_BRIDGE_SHM", shm)
+        session = impl.start(context)
+        try:
+            assert (session._shm is not None) == (shm == "1")  # type: ignore[attr-defined]
+            outputs[shm] = [(out.streams, out.outcomes) for out in map(session.process_batch, batches)]
+        finally:
+            session.close()
+    assert outputs["1"] == outputs["0"]
+    assert {f for f in os.listdir("/dev/shm") if f.startswith("partbench-bridge-")} == before

@@ -33,20 +33,35 @@ def dumps_text(value: Any) -> str:
 
 
 class CythonStages(EncodingStages):
-    """The statically typed hot stages: decode (glue and scans; stdlib parser), serialization
-    (create_event, emit, flush) and property_defs."""
+    """The statically typed hot stages: decode (glue, scans and `now`; stdlib parser), normalize
+    (key scan, timestamp parsing), persons (the personless branch), create_event (the event row),
+    property_defs, and serialization (emit, flush) with the typed encoder. `dumps_text` encodes
+    the JSON-text fields of the rows; `combined` swaps in msgspec's."""
 
     dumps_bytes = staticmethod(dumps_bytes)
+    dumps_text = staticmethod(dumps_text)
     rows = RowWriter(dumps_text, typed.format_ms, typed.format_seconds)
     elements_chain = staticmethod(_ref_elements.elements_chain)
 
     def stage_decode(self, batch: Any) -> None:
-        decode_record, topic, partition = typed.decode_record, self.context.topic, self.context.partition
-        for ev in batch.events:
-            decode_record(ev, topic, partition)
+        typed.decode_batch(batch.events, self.context.topic, self.context.partition)
+
+    def stage_normalize(self, batch: Any) -> None:
+        typed.normalize_batch(batch.events)
+
+    def stage_persons(self, batch: Any) -> None:
+        touches = typed.persons_batch(batch.events, self.persons)
+        batch.touched_persons = list(touches.persons.values())
+        batch.touched_distinct_ids = list(touches.distinct_ids)
+
+    def stage_create_event(self, batch: Any) -> None:
+        typed.create_event_batch(batch.events, self.dumps_text, self.elements_chain)
 
     def stage_property_defs(self, batch: Any) -> None:
         batch.property_defs = typed.property_definitions(batch.events)
+
+    def stage_emit(self, batch: Any) -> None:
+        typed.emit_batch(batch, self.dumps_bytes, self.rows.warning_row)
 
 
 class CythonPipeline(CythonStages, CompiledReferencePipeline):

@@ -1,7 +1,7 @@
 """A fake bridge child in Python, for the bridge's failure tests (no Rust build needed).
 
-Usage: `python -m impls.rust_bridge.fake_child BEHAVIOUR`. With `ok` it speaks protocol 1
-correctly (each record's value comes back as one "events" record); every other behaviour
+Usage: `python -m impls.rust_bridge.fake_child BEHAVIOUR`. With `ok` it speaks the current protocol
+correctly (inline frames only: it never accepts the shared memory offered in the hello) (each record's value comes back as one "events" record); every other behaviour
 misbehaves in one specific way at the first batch (or at hello for `version`/`hang-hello`).
 """
 

@@ -1,4 +1,4 @@
-"""Encoding and decoding of the bridge's frames, protocol version 1 (docs/bridge.md).
+"""Encoding and decoding of the bridge's frames, protocol version 2 (docs/bridge.md).
 
 Pure functions over bytes: the process handling lives in session.py. Every integer is
 little-endian; a frame is `PBRG`, a kind byte, a u32 payload length, the payload.
@@ -15,7 +15,7 @@ from typing import Any
 
 from impls.base import STAGES, STREAMS, BatchOutput, PartitionContext, Record
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAGIC = b"PBRG"
 HEADER = struct.Struct("<4sBI")
 HEADER_LEN = HEADER.size  # 9
@@ -28,7 +28,10 @@ BATCH = ord("B")
 RESULT = ord("R")
 ERROR = ord("E")
 QUIT = ord("Q")
-KINDS = {HELLO, CONTEXT, READY, BATCH, RESULT, ERROR, QUIT}
+BATCH_SHM = ord("b")   # protocol 2: the batch payload is in shared memory (u64 length, at offset 0)
+RESULT_SHM = ord("r")  # protocol 2: the result payload is in shared memory (u64 offset, u64 length)
+KINDS = {HELLO, CONTEXT, READY, BATCH, RESULT, ERROR, QUIT, BATCH_SHM, RESULT_SHM}
+SHM_RESULT = struct.Struct("<QQ")
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -59,8 +62,11 @@ def parse_header(data: bytes | bytearray | memoryview) -> Header:
     return Header(kind, length)
 
 
-def hello_payload(mode: str, instrument: bool) -> bytes:
-    return json.dumps({"protocol": PROTOCOL_VERSION, "mode": mode, "instrument": instrument}).encode()
+def hello_payload(mode: str, instrument: bool, shm: str | None = None) -> bytes:
+    doc: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "mode": mode, "instrument": instrument}
+    if shm is not None:
+        doc["shm"] = shm
+    return json.dumps(doc).encode()
 
 
 def parse_hello(payload: bytes) -> dict[str, Any]:

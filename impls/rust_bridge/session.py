@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import mmap
 import os
 import selectors
 import signal
@@ -25,6 +26,58 @@ from impls.rust_bridge import frames
 # scheduler hand-off, which on a busy machine is most of the bridge's cost. Linux caps unprivileged
 # pipes at /proc/sys/fs/pipe-max-size (1 MiB by default); larger sizes need CAP_SYS_RESOURCE.
 _PIPE_SIZES = (16 << 20, 4 << 20, 1 << 20)
+
+
+# Protocol 2: bulk payloads through a shared-memory file (docs/bridge.md, "Shared memory"); the
+# pipe carries only small control frames. PARTBENCH_BRIDGE_SHM=0 forces inline frames.
+_SHM_DIR = "/dev/shm"
+_SHM_INITIAL = 8 << 20
+_SHM_STEP = 1 << 20
+
+
+class _SharedRegion:
+    """A file in /dev/shm mapped by both processes; either side may grow it."""
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="partbench-bridge-", dir=_SHM_DIR)
+        self.fd = fd
+        try:
+            os.ftruncate(fd, _SHM_INITIAL)
+            self.map = mmap.mmap(fd, _SHM_INITIAL)
+        except OSError:
+            self.close()
+            raise
+
+    def unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def covers(self, n: int, *, grow: bool) -> bool:
+        """Map at least n bytes: re-map if the file grew; with grow, enlarge the file first."""
+        size = os.fstat(self.fd).st_size
+        if size < n and grow:
+            size = (n + n // 4 + _SHM_STEP) // _SHM_STEP * _SHM_STEP
+            os.ftruncate(self.fd, size)
+        if size != len(self.map):
+            self.map.close()
+            self.map = mmap.mmap(self.fd, size)
+        return n <= len(self.map)
+
+    def close(self) -> None:
+        with contextlib.suppress(AttributeError, BufferError):
+            self.map.close()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        self.unlink()
+
+
+def _open_region() -> _SharedRegion | None:
+    if os.environ.get("PARTBENCH_BRIDGE_SHM", "1") == "0" or not os.path.isdir(_SHM_DIR):
+        return None
+    try:
+        return _SharedRegion()
+    except OSError:
+        return None
 
 
 class BridgeError(RuntimeError):
@@ -79,6 +132,7 @@ class BridgeSession:
         self._stage_ns = dict.fromkeys(STAGES, 0)
         self._batches = 0
         self._failed: str | None = None
+        self._shm: _SharedRegion | None = None
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = subprocess.Popen(
@@ -96,10 +150,19 @@ class BridgeSession:
             os.set_blocking(fd, False)
             _grow_pipe(fd)
 
-        kind, payload = self._exchange(frames.HELLO, frames.hello_payload(mode, instrument), start_timeout_s, "hello")
+        self._shm = _open_region()
+        try:
+            hello_out = frames.hello_payload(mode, instrument, self._shm.path if self._shm else None)
+            kind, payload = self._exchange(frames.HELLO, hello_out, start_timeout_s, "hello")
+        finally:
+            if self._shm is not None:
+                self._shm.unlink()  # the child has opened it (or failed): no file left behind
         if kind != frames.HELLO:
             self._fail(f"expected a hello frame from the child, got kind {chr(kind)!r}")
         hello = self._checked(lambda: frames.parse_hello(payload))
+        if self._shm is not None and hello.get("shm") is not True:
+            self._shm.close()  # the child did not take it: inline frames
+            self._shm = None
         if hello["protocol"] != frames.PROTOCOL_VERSION:
             self._fail(
                 f"bridge protocol version mismatch: child speaks {hello['protocol']}, "
@@ -115,9 +178,17 @@ class BridgeSession:
     # -- Session protocol ------------------------------------------------------------------
 
     def process_batch(self, batch: Sequence[Record]) -> BatchOutput:
-        kind, payload = self._exchange(
-            frames.BATCH, frames.batch_payload(batch), self._timeout_s, f"batch {self._batches}"
-        )
+        what = f"batch {self._batches}"
+        body = frames.batch_payload(batch)
+        if self._shm is not None:
+            self._shm.covers(len(body), grow=True)
+            self._shm.map[: len(body)] = body
+            kind, payload = self._exchange(frames.BATCH_SHM, frames._U64.pack(len(body)), self._timeout_s, what)
+            if kind == frames.RESULT_SHM:
+                payload = self._shm_result(payload)
+                kind = frames.RESULT
+        else:
+            kind, payload = self._exchange(frames.BATCH, body, self._timeout_s, what)
         if kind != frames.RESULT:
             self._fail(f"expected a result frame for batch {self._batches}, got kind {chr(kind)!r}")
         result = self._checked(lambda: frames.parse_result(payload))
@@ -149,9 +220,24 @@ class BridgeSession:
         with contextlib.suppress(OSError):
             self._proc.stdout.close()  # type: ignore[union-attr]
         self._stderr.close()
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
         self._finalizer.detach()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _shm_result(self, control: bytes) -> bytes:
+        """The result payload a RESULT_SHM frame points at, copied out of the shared memory."""
+        assert self._shm is not None
+        if len(control) != frames.SHM_RESULT.size:
+            self._fail(f"malformed frame from the child: shared-memory result frame of {len(control)} bytes")
+        offset, length = frames.SHM_RESULT.unpack(control)
+        if length > frames.MAX_PAYLOAD or not self._shm.covers(offset + length, grow=False):
+            self._fail(
+                f"malformed frame from the child: result at {offset}+{length} is past the shared memory"
+            )
+        return self._shm.map[offset : offset + length]
 
     def _stderr_tail(self) -> str:
         try:
@@ -165,6 +251,9 @@ class BridgeSession:
 
     def _fail(self, reason: str) -> None:
         _kill(self._proc)
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
         self._failed = reason
         raise BridgeError(f"{self.name}: {reason}")
 

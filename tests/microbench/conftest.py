@@ -1,8 +1,9 @@
 """Per-stage micro-benchmarks (docs/implementations.md, "Micro-benchmarks").
 
 `make microbench` runs them for real (`--benchmark-only`). Under plain `pytest` (make test) each
-benchmark body runs once, untimed, as a smoke test: `stage_benchmark` disables the benchmark
-fixture unless --benchmark-only or --benchmark-enable was given.
+benchmark body runs once, untimed, as a smoke test: `stage_benchmark` (used by every benchmark in
+this folder, test_workload_load.py included) disables the benchmark fixture unless
+--benchmark-only or --benchmark-enable was given.
 
 The fixed batch: the general profile, 500 events, seed 11, the first batch of a fresh session.
 """

@@ -105,17 +105,6 @@ fn parse_special(w: u64) -> bool {
     (has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64)) | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)) != 0
 }
 
-/// Any byte json.dumps(ensure_ascii=True) must escape: `"`, `\`, < 0x20, 0x7f, non-ASCII.
-#[inline(always)]
-fn write_special(w: u64) -> bool {
-    (has_zero(w ^ (ONES * b'"' as u64))
-        | has_zero(w ^ (ONES * b'\\' as u64))
-        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-        | has_zero(w ^ (ONES * 0x7f))
-        | (w & HIGH))
-        != 0
-}
-
 pub fn new_map() -> Map {
     Map::default()
 }
@@ -207,7 +196,7 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
         scratch: Vec::new(),
         items: Vec::new(),
         strbuf: Vec::new(),
-        no_controls: !has_control(input),
+        no_controls: !crate::scan::any_control(input),
     };
     let r = p.document();
     match r {
@@ -232,36 +221,9 @@ struct Parser<'a> {
     no_controls: bool,
 }
 
-/// Any byte below 0x20 (word at a time).
-fn has_control(b: &[u8]) -> bool {
-    let mut i = 0;
-    while i + 8 <= b.len() {
-        let w = load8(b, i);
-        if w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0 {
-            return true;
-        }
-        i += 8;
-    }
-    b[i..].iter().any(|&c| c < 0x20)
-}
-
-/// Position of the next `"` or `\\` at or after `i` (or b.len()).
 #[inline(always)]
 fn find_quote_or_backslash(b: &[u8], i: usize) -> usize {
-    // short strings (most keys) end within a word or two; long ones go to SIMD memchr2
-    let mut j = i;
-    for _ in 0..2 {
-        if j + 8 > b.len() {
-            break;
-        }
-        let w = load8(b, j);
-        let m = has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64));
-        if m != 0 {
-            return j + (m.trailing_zeros() / 8) as usize;
-        }
-        j += 8;
-    }
-    memchr::memchr2(b'"', b'\\', &b[j..]).map_or(b.len(), |k| j + k)
+    crate::scan::quote_or_backslash(b, i)
 }
 
 impl<'a> Parser<'a> {
@@ -508,7 +470,7 @@ impl<'a> Parser<'a> {
             }
             // a backslash
             match b.get(i + 1) {
-                Some(&(c @ (b'"' | b'\\' | b'/'))) => {
+                Some(&c @ (b'"' | b'\\' | b'/')) => {
                     out.push(c);
                     i += 2;
                 }
@@ -770,18 +732,14 @@ fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
     push_quote::<DOUBLE>(out);
     let mut i = 0;
     let mut run = 0;
-    while i < s.len() {
-        if i + 8 <= s.len() && !write_special(load8(s, i)) {
-            i += 8;
-            continue;
+    loop {
+        i = crate::scan::needs_escape(s, i);
+        if i >= s.len() {
+            break;
         }
         let c = s[i];
         if c < 0x80 {
             let cls = ESCAPE[c as usize];
-            if cls == 0 {
-                i += 1;
-                continue;
-            }
             out.extend_from_slice(&s[run..i]);
             if cls == 1 {
                 push_bs::<DOUBLE>(out);

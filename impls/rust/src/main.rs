@@ -15,6 +15,8 @@ mod json;
 mod persons;
 mod pipeline;
 mod protocol;
+mod scan;
+mod shm;
 mod timestamps;
 
 use std::fs::File;
@@ -113,12 +115,13 @@ fn fail(out: &mut impl Write, msg: &str, code: i32) -> ! {
     std::process::exit(code);
 }
 
-fn hello_reply(mode: &str, instrument: bool, version: u32) -> Vec<u8> {
+fn hello_reply(mode: &str, instrument: bool, version: u32, shm: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut w = json::ObjWriter::new(&mut out);
     w.int("protocol", version as i64)
         .str("mode", mode.as_bytes())
         .bool("instrument", instrument)
+        .bool("shm", shm)
         .str("impl", concat!("partbench-rust ", env!("CARGO_PKG_VERSION")).as_bytes());
     w.finish();
     out
@@ -172,8 +175,21 @@ fn main() {
         _ => fail(&mut output, "hello mode must be \"full\" or \"floor\"", 2),
     };
     let instrument = matches!(hello.get(b"instrument".as_slice()), Some(json::Value::Bool(true)));
+    // Shared memory for the bulk payloads when the parent offers it; refused (inline frames
+    // instead) if the file cannot be opened and mapped.
+    let mut shm = match hello.get(b"shm".as_slice()).and_then(|v| v.as_str()) {
+        Some(path) => match std::str::from_utf8(path).ok().map(shm::Shm::open) {
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) => {
+                eprintln!("partbench-rust: shared memory refused, using inline frames: {e}");
+                None
+            }
+            None => None,
+        },
+        None => None,
+    };
     let version = if args.fault == Fault::BadVersion { PROTOCOL_VERSION + 1 } else { PROTOCOL_VERSION };
-    if write_frame(&mut output, HELLO, &hello_reply(mode_name, instrument, version)).is_err() {
+    if write_frame(&mut output, HELLO, &hello_reply(mode_name, instrument, version, shm.is_some())).is_err() {
         std::process::exit(1);
     }
 
@@ -207,6 +223,7 @@ fn main() {
         match kind {
             QUIT => break,
             BATCH => {}
+            BATCH_SHM if shm.is_some() => {}
             k => fail(&mut output, &format!("unexpected frame kind {:?}", k as char), 2),
         }
         if batches >= args.fault_after {
@@ -223,7 +240,21 @@ fn main() {
                 _ => {}
             }
         }
-        let records = match parse_batch(&buf) {
+        let in_shm = kind == BATCH_SHM;
+        let payload: &[u8] = if in_shm {
+            let n = match <[u8; 8]>::try_from(buf.as_slice()) {
+                Ok(b) => u64::from_le_bytes(b) as usize,
+                Err(_) => fail(&mut output, "shared-memory batch frame must carry a u64 length", 2),
+            };
+            match shm.as_mut().unwrap().input(n) {
+                Ok(p) => p,
+                Err(e) => fail(&mut output, &e, 2),
+            }
+        } else {
+            &buf
+        };
+        let input_len = payload.len();
+        let records = match parse_batch(payload) {
             Ok(r) => r,
             Err(e) => fail(&mut output, &e, 2),
         };
@@ -244,7 +275,21 @@ fn main() {
         };
         let stage_names: &[&str] = if instrument { &STAGES } else { &[] };
         encode_result(&mut response, &result, ns, &STREAMS, stage_names);
-        if write_frame(&mut output, RESULT, &response).is_err() {
+        drop(records);
+        let sent = if in_shm {
+            // the result goes after the batch (64-byte aligned); the batch is not needed any more
+            let at = (input_len + 63) & !63;
+            if let Err(e) = shm.as_mut().unwrap().write_at(at, &response) {
+                fail(&mut output, &e, 2);
+            }
+            let mut ctl = [0u8; 16];
+            ctl[..8].copy_from_slice(&(at as u64).to_le_bytes());
+            ctl[8..].copy_from_slice(&(response.len() as u64).to_le_bytes());
+            write_frame(&mut output, RESULT_SHM, &ctl)
+        } else {
+            write_frame(&mut output, RESULT, &response)
+        };
+        if sent.is_err() {
             std::process::exit(1);
         }
         batches += 1;

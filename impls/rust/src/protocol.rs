@@ -1,11 +1,11 @@
-//! The bridge's framing protocol, version 1 (docs/bridge.md is the specification).
+//! The bridge's framing protocol, version 2 (docs/bridge.md is the specification).
 //!
 //! Every frame: magic `PBRG`, one kind byte, payload length (u32 little-endian), payload.
 //! All integers are little-endian.
 
 use std::io::{self, Read, Write};
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 pub const MAGIC: &[u8; 4] = b"PBRG";
 pub const HEADER_LEN: usize = 9;
 /// Refuse absurd lengths instead of trying to allocate them (a malformed frame).
@@ -18,6 +18,10 @@ pub const BATCH: u8 = b'B';
 pub const RESULT: u8 = b'R';
 pub const ERROR: u8 = b'E';
 pub const QUIT: u8 = b'Q';
+/// Protocol 2: the batch payload is in shared memory (frame payload: u64 length, at offset 0).
+pub const BATCH_SHM: u8 = b'b';
+/// Protocol 2: the result payload is in shared memory (frame payload: u64 offset, u64 length).
+pub const RESULT_SHM: u8 = b'r';
 
 /// Read one frame into `buf`; Ok(None) on a clean end of input before any byte of a frame.
 pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<Option<u8>> {
