@@ -27,6 +27,22 @@ def _rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def _own_rss_mb(field: str) -> float:
+    """This process's memory from /proc (VmHWM: peak, VmRSS: now), in MiB.
+
+    Not getrusage(RUSAGE_SELF): Linux carries ru_maxrss over fork and exec, so a probe started by
+    a large harness process would report the harness's peak instead of its own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return _rss_mb(resource.RUSAGE_SELF)
+
+
 def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # an out-of-process child, once reaped
@@ -55,7 +71,7 @@ def latency_passes(target: Target, budget_s: float, max_samples: int) -> tuple[l
 
 
 def probe(target: Target, budget_s: float, stage_passes: int, max_samples: int) -> dict[str, Any]:
-    baseline_rss = _rss_mb(resource.RUSAGE_SELF)  # interpreter + implementation + loaded workload
+    baseline_rss = _own_rss_mb("VmRSS")  # interpreter + implementation + loaded workload
     target.one_pass()  # warm-up: lazy imports, caches, JIT
     cpu0 = _cpu_seconds()
     samples, passes = latency_passes(target, budget_s, max_samples)
@@ -66,7 +82,7 @@ def probe(target: Target, budget_s: float, stage_passes: int, max_samples: int) 
         "cpu_seconds": cpu,
         "events_processed": passes * target.events,
         "baseline_rss_mb": baseline_rss,
-        "peak_rss_mb": _rss_mb(resource.RUSAGE_SELF),
+        "peak_rss_mb": _own_rss_mb("VmHWM"),
         "peak_rss_child_mb": _rss_mb(resource.RUSAGE_CHILDREN) if target.self_timed else None,
         "stage_seconds": measure_stage_seconds(target, stage_passes) if stage_passes > 0 else None,
     }
