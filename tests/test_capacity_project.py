@@ -41,10 +41,11 @@ bursts_per_hour = 6
 """
 
 
-def result(impl: str, workload: str, mu: float | None, status: str = "passed") -> dict[str, Any]:
+def result(impl: str, workload: str, mu: float | None, status: str = "passed",
+           kind: str = "realistic") -> dict[str, Any]:
     per_batch_ms = 500 / (mu or 1) * 1000
     return {
-        "impl": impl, "kind": "realistic", "runtime": "in-process", "workload": workload,
+        "impl": impl, "kind": kind, "runtime": "in-process", "workload": workload,
         "events": 20000, "batch_size": 500,
         "verification": {"status": status, "digest": "", "detail": "" if status == "passed" else "digest differs"},
         "throughput": None if mu is None else {"events_per_s": mu, "ci95": [mu * 0.97, mu * 1.03]},
@@ -64,6 +65,7 @@ def setup(tmp_path: Path) -> dict[str, Path]:
         result("fast", "general-20000-s1", 30000.0),
         result("fast", "hot-key", 25000.0),
         result("broken", "general", None, status="failed"),
+        result("floor", "general", 90000.0, kind="stripped"),
     ]}))
     return {"dir": lanes, "results": results, "out": tmp_path / "projection.json",
             "cache": tmp_path / "scaling.json"}
@@ -86,6 +88,9 @@ def test_projection_matches_formulas_and_schema(setup: dict[str, Path]) -> None:
     rows = {r["impl"]: r for r in doc["rows"]}
     assert set(rows) == {"reference", "fast"}  # the failed one is not shown
     assert any("broken" in line and "failed" in line for line in doc["ignored"])
+    # A stripped floor is a yardstick, never a deployment option.
+    assert any("floor" in line and "stripped" in line for line in doc["ignored"])
+    assert "floor" not in {row["impl"] for row in doc["rows"]}
     ref = rows["reference"]
     # e assumed 1.0 (no cache, --no-measure): μ_pod = 16000; pods = ceil(100000 / 11200) = 9
     assert ref["efficiency"] == 1.0 and ref["mu_pod"] == 16000

@@ -84,6 +84,11 @@ def load_results(paths: list[str]) -> Results:
                 out.ignored.append(f"{label}: verification {status or 'missing'}"
                                    + (f" ({detail})" if detail else "") + " — not used")
                 continue
+            if r.get("kind") == "stripped":
+                # A floor does only part of the work (e.g. parse and re-encode): a yardstick, not
+                # something a lane could run on, so it gets no pod count.
+                out.ignored.append(f"{label}: stripped implementation (a floor, not deployable) — not used")
+                continue
             tp = r.get("throughput") or {}
             mu = tp.get("events_per_s")
             if not isinstance(mu, int | float) or isinstance(mu, bool) or mu <= 0:
