@@ -183,3 +183,17 @@ def test_several_results_files_are_labelled_by_run(tmp_path):
     assert run_cli("report", str(one), str(two), "-o", str(out), "--profiles", str(tmp_path / "x")) == 0
     html = out.read_text()
     assert "general · reference [run-one]" in html and "general · reference [run-two]" in html
+
+
+def test_a_stripped_floor_is_never_called_the_fastest(tmp_path):
+    doc = demo_run()
+    floor = json.loads(json.dumps(next(r for r in doc["results"] if r["impl"] == "numba"
+                                       and r["workload"] == "general")))
+    floor.update(impl="rust-floor", kind="stripped")
+    floor["throughput"]["events_per_s"] *= 10
+    doc["results"].append(floor)
+    path = write(tmp_path / "run.json", doc)
+    assert run_cli("report", str(path), "-o", str(tmp_path / "r.html")) == 0
+    summary = (tmp_path / "r.html").read_text().split('id="summary"')[1].split("</section>")[0]
+    assert "general: fastest verified is numba" in summary
+    assert "of the floor (rust-floor" in summary
