@@ -189,16 +189,65 @@ pub fn too_deep(text: &[u8], max_depth: usize) -> bool {
 /// the parser stops at depth MAX_DEPTH + 1 (a valid prefix: the scan sees the same depth), and
 /// only a document that fails to parse for another reason is scanned to choose the reason.
 pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
-    let mut p = Parser {
-        b: input,
-        i: 0,
-        depth: 0,
-        scratch: Vec::new(),
-        items: Vec::new(),
-        strbuf: Vec::new(),
-        no_controls: !crate::scan::any_control(input),
+    parse_impl(input, None)
+}
+
+/// One member `"key":value` of the top-level `properties` object of a document, as spelled in
+/// the input text: bytes [start, end), the key's closing quote at key_end.
+#[derive(Clone, Copy, Debug)]
+pub struct MemberSpan {
+    pub start: u32,
+    /// u32::MAX when the key is spelled with an escape (its text is not its value: never matched)
+    pub key_end: u32,
+    pub end: u32,
+    /// the parser's count of `"` and `\\` characters before start and before end (see `qb`)
+    pub qb_start: u32,
+    pub qb_end: u32,
+    /// nothing in the span is spelled otherwise than the encoder spells it, judged by the parser
+    /// (no whitespace, escape, float, `-0` or repeated key; non-ASCII is judged by the writer's
+    /// caller on the whole record)
+    pub canonical: bool,
+}
+
+/// The spans of the top-level `properties` members; `valid` is false when they cannot be used
+/// (no such object, or a repeated key in it: its first position holds the last value).
+#[derive(Default, Debug)]
+pub struct PropSpans {
+    pub members: Vec<MemberSpan>,
+    pub valid: bool,
+    /// parsing an outer record: where the top-level `data` string literal's contents are (the
+    /// last `data` member; None when it is not a string)
+    pub data_lit: Option<(u32, u32)>,
+    /// number of `"` and `\\` characters in the whole text (valid after a successful parse)
+    pub qb_total: u64,
+    want_members: bool,
+}
+
+/// parse(), also recording the spans of the members of the top-level object's `properties`
+/// object (the last one, if the key repeats), so that a writer can copy unchanged members
+/// verbatim (`write_props_as_str`). Validation is exactly parse()'s: the same parser runs.
+pub fn parse_recording(input: &[u8], spans: &mut PropSpans) -> Result<Value, ParseError> {
+    spans.want_members = true;
+    spans.members.clear();
+    spans.members.reserve(64);
+    spans.valid = false;
+    spans.data_lit = None;
+    parse_impl(input, Some(spans))
+}
+
+/// parse(), also noting where the top-level `data` string literal is (`spans.data_lit`).
+pub fn parse_locating_data(input: &[u8], spans: &mut PropSpans) -> Result<Value, ParseError> {
+    spans.want_members = false;
+    spans.data_lit = None;
+    parse_impl(input, Some(spans))
+}
+
+fn parse_impl(input: &[u8], spans: Option<&mut PropSpans>) -> Result<Value, ParseError> {
+    let r = match spans {
+        None => parse_with::<0>(input, None),
+        Some(s) if s.want_members => parse_with::<2>(input, Some(s)),
+        Some(s) => parse_with::<1>(input, Some(s)),
     };
-    let r = p.document();
     match r {
         Err(e) if !e.too_deep && too_deep(input, MAX_DEPTH) => {
             Err(ParseError { msg: "nesting too deep", pos: 0, too_deep: true })
@@ -207,7 +256,55 @@ pub fn parse(input: &[u8]) -> Result<Value, ParseError> {
     }
 }
 
-struct Parser<'a> {
+/// The parser's work buffers, kept between documents: a fresh parser grew its member stack from
+/// nothing for every document (several reallocations each, callgrind: `grow_one`/`finish_grow`).
+#[derive(Default)]
+struct Buffers {
+    scratch: Vec<(Str, Value)>,
+    items: Vec<Value>,
+    strbuf: Vec<u8>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Option<Box<Buffers>>> = const { std::cell::Cell::new(None) };
+}
+
+fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> Result<Value, ParseError> {
+    let bufs = BUFFERS.with(|c| c.take()).unwrap_or_default();
+    let Buffers { scratch, items, strbuf } = *bufs;
+    let mut p = Parser::<R> {
+        b: input,
+        i: 0,
+        depth: 0,
+        scratch,
+        items,
+        strbuf,
+        no_controls: !crate::scan::any_control(input),
+        rec_next: false,
+        noncanon: 0,
+        qb: 0,
+        spans: PropSpans::default(),
+    };
+    if let Some(s) = spans.as_mut() {
+        std::mem::swap(*s, &mut p.spans); // reuse its buffer
+    }
+    let r = p.document();
+    if let Some(s) = spans.as_mut() {
+        p.spans.qb_total = p.qb;
+        std::mem::swap(*s, &mut p.spans);
+    }
+    let (mut scratch, mut items) = (p.scratch, p.items);
+    scratch.clear(); // after an error, members of unfinished objects may remain
+    items.clear();
+    BUFFERS.with(|c| c.set(Some(Box::new(Buffers { scratch, items, strbuf: p.strbuf }))));
+    r
+}
+
+/// R: what to record (a const parameter so that parse() — the floor's and the context's parser —
+/// carries none of the bookkeeping): 0 nothing; 1 only where the top-level `data` string literal
+/// is (parse_locating_data, for the record value); 2 the `properties` members' spans and what is
+/// needed to judge them (parse_recording, for the `data` document).
+struct Parser<'a, const R: u8> {
     b: &'a [u8],
     i: usize,
     depth: usize,
@@ -219,6 +316,16 @@ struct Parser<'a> {
     strbuf: Vec<u8>,
     /// the input has no byte below 0x20 at all (compact JSON): strings can skip that check
     no_controls: bool,
+    /// the next object parsed is that `properties` object
+    rec_next: bool,
+    /// things seen so far that the canonical encoder would spell differently from the input:
+    /// whitespace, floats (spelled by repr, not checked), `-0`, repeated keys
+    noncanon: u64,
+    /// `"` and `\\` characters consumed so far (string delimiters, and in escapes the backslash
+    /// and an escaped `"` or `\\`): where text[i] sits in a JSON string literal that spells the
+    /// text with only `\\"` and `\\\\` escapes is i + qb (write_props_as_str)
+    qb: u64,
+    spans: PropSpans,
 }
 
 #[inline(always)]
@@ -226,7 +333,7 @@ fn find_quote_or_backslash(b: &[u8], i: usize) -> usize {
     crate::scan::quote_or_backslash(b, i)
 }
 
-impl<'a> Parser<'a> {
+impl<'a, const R: u8> Parser<'a, R> {
     fn err(&self, msg: &'static str) -> ParseError {
         ParseError { msg, pos: self.i, too_deep: false }
     }
@@ -252,11 +359,15 @@ impl<'a> Parser<'a> {
 
     #[inline]
     fn skip_ws(&mut self) {
+        let start = self.i;
         while self.i < self.b.len() {
             match self.b[self.i] {
                 b' ' | b'\t' | b'\n' | b'\r' => self.i += 1,
                 _ => break,
             }
+        }
+        if R == 2 && self.i != start {
+            self.noncanon += 1;
         }
     }
 
@@ -347,12 +458,16 @@ impl<'a> Parser<'a> {
         if !is_float {
             debug_assert!(int_end == i);
             if let Ok(n) = text.parse::<i64>() {
+                if R == 2 && n == 0 && text.len() != 1 {
+                    self.noncanon += 1; // `-0` is written `0`
+                }
                 return Ok(Value::Int(n));
             }
             if let Ok(n) = text.parse::<u64>() {
                 return Ok(Value::UInt(n));
             }
         }
+        self.noncanon += (R == 2) as u64; // floats: repr spelling, not compared with the input's
         // correctly rounded, like Python's float(); an infinite result is out of range
         let f = text.parse::<f64>().unwrap_or(f64::INFINITY);
         if f.is_infinite() {
@@ -400,35 +515,77 @@ impl<'a> Parser<'a> {
             self.i += 1;
             return Ok(Value::Object(Box::new(new_map())));
         }
+        let record = R == 2 && std::mem::take(&mut self.rec_next);
         let base = self.scratch.len();
-        let r = self.members();
+        let r = self.members(record);
         if let Err(e) = r {
             self.scratch.truncate(base);
             return Err(e);
         }
         let mut map = Map::with_capacity_and_hasher(self.scratch.len() - base, Default::default());
         // Python dict semantics: a repeated key keeps its first position and its last value.
+        let mut repeated = false;
         for (k, v) in self.scratch.drain(base..) {
-            map.insert(k, v);
+            repeated |= map.insert(k, v).is_some();
+        }
+        if R == 2 && repeated {
+            self.noncanon += 1;
+        }
+        if record {
+            self.spans.valid = !repeated;
         }
         Ok(Value::Object(Box::new(map)))
     }
 
-    fn members(&mut self) -> Result<(), ParseError> {
+    fn members(&mut self, record: bool) -> Result<(), ParseError> {
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
                 return Err(self.err("expecting property name enclosed in double quotes"));
             }
+            let start = self.i;
+            let nc0 = self.noncanon;
+            let qb_key = self.qb;
             self.i += 1;
             let key = self.string()?;
+            let key_end = self.i - 1;
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.err("expecting ':' delimiter"));
             }
             self.i += 1;
             self.skip_ws();
+            let mut data_at = None;
+            if R != 0 && self.depth == 1 {
+                if R == 2 && key == b"properties" {
+                    // the last `properties` wins: forget the spans of an earlier one
+                    self.spans.members.clear();
+                    self.spans.valid = false;
+                    self.rec_next = self.peek() == Some(b'{');
+                } else if R == 1 && key == b"data" {
+                    self.spans.data_lit = None;
+                    if self.peek() == Some(b'"') {
+                        data_at = Some(self.i + 1);
+                    }
+                }
+            }
             let v = self.value()?;
+            self.rec_next = false;
+            if R == 1 && data_at.is_some() {
+                let a = data_at.unwrap();
+                self.spans.data_lit = Some((a as u32, (self.i - 1) as u32));
+            }
+            if record {
+                let key_plain = key.len() == key_end - start - 1;
+                self.spans.members.push(MemberSpan {
+                    start: start as u32,
+                    key_end: if key_plain { key_end as u32 } else { u32::MAX },
+                    end: self.i as u32,
+                    qb_start: qb_key as u32,
+                    qb_end: self.qb as u32,
+                    canonical: self.noncanon == nc0,
+                });
+            }
             self.scratch.push((key, v));
             self.skip_ws();
             match self.peek() {
@@ -466,11 +623,17 @@ impl<'a> Parser<'a> {
             out.extend_from_slice(&b[run..i]);
             if b[i] == b'"' {
                 self.i = i + 1;
-                break Ok(out.as_slice().to_vec());
+                // a long string (the `data` document, JSON in JSON) keeps the buffer itself
+                // rather than copying it; the next one grows a new buffer
+                break Ok(if out.len() >= 1024 { std::mem::take(&mut out) } else { out.as_slice().to_vec() });
             }
             // a backslash
             match b.get(i + 1) {
                 Some(&c @ (b'"' | b'\\' | b'/')) => {
+                    if R == 2 {
+                        self.noncanon += 1;
+                        self.qb += if c == b'/' { 1 } else { 2 };
+                    }
                     out.push(c);
                     i += 2;
                 }
@@ -496,6 +659,10 @@ impl<'a> Parser<'a> {
             return Err(self.err("unterminated string"));
         };
         let mut i = i + 2;
+        if R == 2 {
+            self.noncanon += 1;
+            self.qb += if e == b'"' || e == b'\\' { 2 } else { 1 };
+        }
         match e {
             b'"' => out.push(b'"'),
             b'\\' => out.push(b'\\'),
@@ -533,6 +700,9 @@ impl<'a> Parser<'a> {
 
     /// After the opening quote. Raw control characters are errors (Python's strict mode).
     fn string(&mut self) -> Result<Str, ParseError> {
+        if R == 2 {
+            self.qb += 2;
+        }
         let b = self.b;
         let start = self.i;
         let mut i = start;
@@ -810,6 +980,101 @@ fn write_map_g<const DOUBLE: bool>(out: &mut Vec<u8>, m: &Map) {
 pub fn write_map_as_str(out: &mut Vec<u8>, m: &Map) {
     out.push(b'"');
     write_map_g::<true>(out, m);
+    out.push(b'"');
+}
+
+/// write_map_as_str for an event's final `properties`, copying unchanged members from the input.
+///
+/// `text` is the `data` document the properties were parsed from (parse_recording, which filled
+/// `spans`), and `raw_lit` the contents of the JSON string literal that spelled `text` in the
+/// record (between its quotes). When that literal escapes nothing but `"` and `\\` (then its
+/// length is text.len() + spans.qb_total: every other escape is longer) and is printable ASCII,
+/// a member of `text` is spelled in the literal exactly as write_str_g::<true> would write it,
+/// provided the parser found nothing non-canonical in it (whitespace, escapes, floats, `-0`,
+/// repeated keys). Such members are copied from the literal with one memcpy per run of members
+/// that were adjacent in the input; the rest is encoded from the map. The output is
+/// byte-identical to write_map_as_str(m) (tests below, and `partbench verify`).
+///
+/// Why "unchanged" holds: the pipeline changes a property's value in place only for keys in
+/// `may_change`; any other key is only read, removed or appended (IndexMap keeps order), so a
+/// key found among the recorded members, in order, still holds the value parsed from that span.
+pub fn write_props_as_str(
+    out: &mut Vec<u8>,
+    m: &Map,
+    text: &[u8],
+    raw_lit: &[u8],
+    spans: &PropSpans,
+    may_change: fn(&[u8]) -> bool,
+) {
+    let usable = spans.valid
+        && raw_lit.len() as u64 == text.len() as u64 + spans.qb_total
+        && raw_lit.is_ascii()
+        && memchr::memchr(0x7f, raw_lit).is_none();
+    if !usable {
+        return write_map_as_str(out, m);
+    }
+    let members = &spans.members;
+    out.reserve(raw_lit.len() + 64);
+    out.push(b'"');
+    out.push(b'{');
+    let mut first = true;
+    let mut next = 0usize; // recorded members before this one are behind us
+    let mut run: Option<(usize, usize)> = None; // pending verbatim bytes [s, e) of raw_lit
+    for (key, v) in m.iter() {
+        let mut hit = None;
+        if !may_change(key) {
+            for (q, ms) in members.iter().enumerate().skip(next) {
+                if ms.key_end != u32::MAX && &text[ms.start as usize + 1..ms.key_end as usize] == key.as_slice() {
+                    hit = Some(q);
+                    break;
+                }
+            }
+        }
+        if let Some(q) = hit {
+            next = q + 1;
+            let ms = members[q];
+            if ms.canonical {
+                let s = ms.start as usize + ms.qb_start as usize;
+                let e = ms.end as usize + ms.qb_end as usize;
+                run = match run {
+                    // adjacent in the input, compact: separated by exactly one ','
+                    Some((rs, re)) if re + 1 == s && raw_lit[re] == b',' => Some((rs, e)),
+                    other => {
+                        if let Some((rs, re)) = other {
+                            if !first {
+                                out.push(b',');
+                            }
+                            first = false;
+                            out.extend_from_slice(&raw_lit[rs..re]);
+                        }
+                        Some((s, e))
+                    }
+                };
+                continue;
+            }
+        }
+        if let Some((rs, re)) = run.take() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&raw_lit[rs..re]);
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str_g::<true>(out, key);
+        out.push(b':');
+        write_value_g::<true>(out, v);
+    }
+    if let Some((rs, re)) = run {
+        if !first {
+            out.push(b',');
+        }
+        out.extend_from_slice(&raw_lit[rs..re]);
+    }
+    out.push(b'}');
     out.push(b'"');
 }
 
@@ -1224,5 +1489,62 @@ mod double_tests {
         let mut one_pass = Vec::new();
         write_value_as_str(&mut one_pass, &v);
         assert_eq!(String::from_utf8(one_pass).unwrap(), String::from_utf8(twice).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod verbatim_tests {
+    use super::*;
+
+    fn check(data: &str, mutate: impl Fn(&mut Map)) {
+        let text = data.as_bytes();
+        let mut lit = Vec::new();
+        write_str(&mut lit, text); // how the record spells the data string
+        let raw = &lit[1..lit.len() - 1];
+        let mut spans = PropSpans::default();
+        let Value::Object(mut doc) = parse_recording(text, &mut spans).unwrap() else { panic!() };
+        let mut props = match doc.shift_remove(b"properties".as_slice()) {
+            Some(Value::Object(m)) => *m,
+            _ => panic!(),
+        };
+        mutate(&mut props);
+        let mut want = Vec::new();
+        write_map_as_str(&mut want, &props);
+        let mut got = Vec::new();
+        write_props_as_str(&mut got, &props, text, raw, &spans, |k| k == b"$set");
+        assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(want).unwrap(), "{data}");
+    }
+
+    #[test]
+    fn verbatim_equals_encoding() {
+        let docs = [
+            r#"{"properties":{"a":"x","b":1,"c":[1,"q"],"d":{"e":null},"f":true}}"#,
+            r#"{"properties":{"a":"x y","b":1.50,"c":-0,"d":"\u00e9","e":"\/","f":1e2,"g":"ok"}}"#,
+            r#"{"properties":{"a" : "x", "b":[ 1 ],"c":{},"d":{"k":1,"k":2},"e":"\"q\"","f":"\\"}}"#,
+            r#"{"properties":{"a":"é","b":"\u007f"}}"#,
+            r#"{"properties":{"a":1,"a":2,"b":3}}"#,
+            r#"{"properties":{"a":1},"x":2,"properties":{"b":"c","d":"e"}}"#,
+            r#"{"properties":{"$set":{"a":1},"k\u0041":1,"kA":2,"z":"w"}}"#,
+            r#"{"properties":{}}"#,
+        ];
+        for d in docs {
+            check(d, |_| {});
+            check(d, |m| {
+                m.shift_remove(b"b".as_slice());
+            });
+            check(d, |m| {
+                m.insert(b"$set".to_vec(), Value::Int(7));
+                m.insert(b"new".to_vec(), Value::Str(b"v\"".to_vec()));
+            });
+            check(d, |m| {
+                // removed, then appended again: only keys in may_change may be (here `$set`)
+                m.shift_remove(b"$set".as_slice());
+                let last = m.keys().last().cloned();
+                if let Some(k) = last {
+                    m.shift_remove(&k);
+                }
+                m.insert(b"$set".to_vec(), Value::Int(3));
+            });
+        }
     }
 }

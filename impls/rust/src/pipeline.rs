@@ -51,6 +51,19 @@ fn is_event_to_person(k: &[u8]) -> bool {
     )
 }
 
+/// Every property key whose value any stage changes in place (sanitize, normalize, groups); all
+/// other keys are only read, removed or appended. json::write_props_as_str re-encodes these
+/// instead of copying their input spelling. A stage that starts changing another key in place
+/// must add it here.
+fn may_change(k: &[u8]) -> bool {
+    matches!(
+        k,
+        b"$set" | b"$set_once" | b"$unset" | b"$ip" | b"$sent_at" | b"$session_id" | b"$os"
+            | b"$group_0" | b"$group_1" | b"$group_2" | b"$group_3" | b"$group_4"
+            | b"$heatmap_data" | b"$elements" | b"$elements_chain"
+    )
+}
+
 struct HeatRow {
     session_id: Str,
     viewport_width: i64,
@@ -81,6 +94,10 @@ struct Ev {
     distinct_id: Str,
     token: Option<Str>,
     properties: Map,
+    /// where the members of `properties` are spelled in the `data` text (when they came from it)
+    prop_spans: json::PropSpans,
+    /// where the `data` literal is in the record value
+    outer_spans: json::PropSpans,
     now_ms: i64,
     team: usize,
     timestamp_ms: Option<i64>,
@@ -107,6 +124,8 @@ impl Ev {
             distinct_id: Vec::new(),
             token: None,
             properties: json::new_map(),
+            prop_spans: json::PropSpans::default(),
+            outer_spans: json::PropSpans::default(),
             now_ms: 0,
             team: 0,
             timestamp_ms: None,
@@ -172,13 +191,13 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     if std::str::from_utf8(value).is_err() {
         return ev.set_dlq("invalid_utf8", "decode");
     }
-    let outer = match json::parse(value) {
+    let outer = match json::parse_locating_data(value, &mut ev.outer_spans) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return ev.set_dlq("invalid_json", "decode"),
         Err(e) => return ev.set_dlq(if e.too_deep { "json_too_deep" } else { "invalid_json" }, "decode"),
     };
     let data = match outer.get(b"data".as_slice()) {
-        Some(Value::Str(s)) => match json::parse(s) {
+        Some(Value::Str(s)) => match json::parse_recording(s, &mut ev.prop_spans) {
             Ok(Value::Object(m)) => m,
             Ok(_) => return ev.set_dlq("invalid_data", "decode"),
             Err(e) => return ev.set_dlq(if e.too_deep { "json_too_deep" } else { "invalid_data" }, "decode"),
@@ -195,6 +214,9 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     };
     // take the properties out of whichever layer they come from (nothing reads them there again)
     let from_outer = ev.outer.contains_key(b"properties".as_slice());
+    if from_outer {
+        ev.prop_spans.valid = false; // the spans are positions in the data text
+    }
     let src = if from_outer { &mut ev.outer } else { &mut ev.data };
     let properties = match src.get_mut(b"properties".as_slice()) {
         None | Some(Value::Null) => json::new_map(),
@@ -686,13 +708,21 @@ impl Pipeline {
                 // events of one person in a batch often share one properties snapshot (an Rc):
                 // serialize each snapshot once
                 let mut person_json: AHashMap<*const Map, Vec<u8>> = AHashMap::new();
-                for ev in b.evs.iter_mut().filter(|e| e.outcome.is_none()) {
+                for (ev, rec) in b.evs.iter_mut().zip(b.records).filter(|(e, _)| e.outcome.is_none()) {
                     let chain = elements_chain(&mut ev.properties);
                     if ctx.teams[ev.team].anonymize_ips {
                         ev.properties.shift_remove(b"$ip".as_slice());
                     }
                     let mut properties_lit = Vec::with_capacity(4096);
-                    json::write_map_as_str(&mut properties_lit, &ev.properties);
+                    let data_text = match ev.outer.get(b"data".as_slice()) {
+                        Some(Value::Str(t)) => t.as_slice(),
+                        _ => b"",
+                    };
+                    let raw_lit = match (rec.value, ev.outer_spans.data_lit) {
+                        (Some(v), Some((a, z))) => &v[a as usize..z as usize],
+                        _ => b"",
+                    };
+                    json::write_props_as_str(&mut properties_lit, &ev.properties, data_text, raw_lit, &ev.prop_spans, may_change);
                     let person_properties_lit = match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
                         Some(p) => person_json
                             .entry(Rc::as_ptr(p))
