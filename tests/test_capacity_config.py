@@ -111,3 +111,18 @@ def test_load_all_and_resolve(tmp_path: Path) -> None:
         config.load_all(tmp_path)
     with pytest.raises(UserError, match="no pipeline files"):
         config.load_all(tmp_path / "empty")
+
+
+def test_hot_key_share_can_be_measured_on_the_lanes_workload(tmp_path):
+    from bench.capacity import hotkey
+    from impls.base import Record
+
+    records = [Record(i, 0, key, (), b"{}") for i, key in enumerate([b"t:hot"] * 3 + [b"t:a", b"t:b"])]
+    assert hotkey.top_key_share(records) == pytest.approx(0.6)
+    lane = tmp_path / "lane.toml"
+    lane.write_text(GOOD.replace("[traffic]\n", '[traffic]\nhot_key_share = "workload"\n'))
+    loaded = config.load(lane)
+    assert loaded.traffic.hot_key_source == "workload"
+    lane.write_text(GOOD.replace("[traffic]\n", '[traffic]\nhot_key_share = "lots"\n'))
+    with pytest.raises(UserError, match='traffic.hot_key_share: must be a number or "workload"'):
+        config.load(lane)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bench.capacity import config, inputs
+from bench.capacity import config, hotkey, inputs
 from bench.errors import UserError
 
 # The projection and scaling modules (numba, numpy) are imported inside the command, so that
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.growth is not None and not args.growth > 0:
         raise UserError(f"--growth: must be > 0, got {args.growth:g}")
-    pipelines = _pipelines(args)
+    pipelines = [hotkey.resolve(p) for p in _pipelines(args)]
     result_files = args.results or ["results/latest.json"]
     if not args.results and not Path(result_files[0]).exists():
         raise UserError(f"{result_files[0]}: no such results file (run `partbench run` first, "

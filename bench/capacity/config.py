@@ -50,7 +50,8 @@ _SCHEMA: dict[str, dict[str, Key]] = {
         "pods": Key(int, positive=True),
         "cores_per_pod": Key(_NUM, positive=True),
         "consumers_per_pod": Key(int, positive=True, optional=True),  # default: cores_per_pod
-        "hot_key_share": Key(_NUM, default=0.0, minimum=0, maximum=1),
+        # a share 0..1, or "workload": measured on the lane's own workload (bench/capacity/hotkey.py)
+        "hot_key_share": Key((int, float, str), default=0.0, minimum=0, maximum=1),
     },
     "capacity": {
         "target_utilization": Key(_NUM, default=0.7, positive=True, maximum=1),
@@ -87,7 +88,8 @@ class Traffic:
     pods: int
     cores_per_pod: float
     consumers_per_pod: int
-    hot_key_share: float
+    hot_key_share: float              # NaN until resolved when hot_key_source == "workload"
+    hot_key_source: str = "configured"  # "configured", "workload", or "workload <file>" once measured
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class Pipeline:
 def _type_name(kind: type | tuple[type, ...]) -> str:
     if kind == _NUM:
         return "a number"
+    if kind == (int, float, str):
+        return 'a number or "workload"'
     return {int: "an integer", str: "a string", bool: "true or false"}[kind]  # type: ignore[index]
 
 
@@ -181,6 +185,11 @@ def parse(doc: dict[str, Any], path: str) -> Pipeline:
     sla = _section(path, doc, "sla")
     sim = _section(path, doc, "simulation")
     _check_profile(path, workload["profile"])
+    if isinstance(traffic["hot_key_share"], str):
+        if traffic["hot_key_share"] != "workload":
+            raise UserError(f'{path}: traffic.hot_key_share: must be a number or "workload", '
+                            f'got {traffic["hot_key_share"]!r}')
+        traffic["hot_key_share"], traffic["hot_key_source"] = float("nan"), "workload"
     if traffic["consumers_per_pod"] is None:
         # One consumer process per core, at least one.
         traffic["consumers_per_pod"] = max(1, int(traffic["cores_per_pod"]))

@@ -129,7 +129,8 @@ def _assumptions(pipeline: Pipeline, growth: float) -> list[str]:
         f"{sim.trough_ratio:g}× peak), about {sim.bursts_per_hour:g} bursts/hour of "
         f"{sim.burst_factor:g}× for {sim.burst_s:g} s on top of the peak, Poisson arrivals per "
         f"{sim.tick_ms:g} ms tick, seed {sim.seed}",
-        f"Hot key: {t.hot_key_share:g} of the lane's events on one key, i.e. one partition; "
+        f"Hot key: {t.hot_key_share:.3g} of the lane's events on one key, i.e. one partition "
+        f"({'measured on ' + t.hot_key_source if t.hot_key_source.startswith('workload') else 'from ' + pipeline.path}); "
         + (f"overflow on, so only {h_eff:.3g} of the lane stays on that partition (the rest goes "
            f"to the overflow lane)" if pipeline.stages["overflow_enabled"] and t.hot_key_share > 0
            else "all of it stays on that partition"),
