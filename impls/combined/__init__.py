@@ -1,7 +1,7 @@
-"""`combined`: the best in-process combination measured (docs/implementations.md) — msgspec decode
-with the Cython byte scans, msgspec encoding with Cython timestamp formatting, the Cython typed
-property_defs, and the Cython-compiled reference for every other stage. Unavailable, like
-`cython`, when the Cython extensions were not built."""
+"""`combined`: the best in-process combination measured (docs/implementations.md) — `cython`'s
+statically typed stages (decode glue, normalize, personless persons, the event row, property_defs,
+emit) with orjson parsing in decode and msgspec encoding, over the Cython-compiled reference for
+every other stage. Unavailable, like `cython`, when the Cython extensions were not built."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ _pipeline, _missing = _load()
 
 IMPLEMENTATION = InProcess(
     name="combined",
-    description="msgspec decode + msgspec encoding + Cython typed property_defs/timestamps over the Cython-compiled reference",
+    description="orjson decode + msgspec encoding + Cython typed stages over the Cython-compiled reference",
     pipeline=_pipeline, kind="realistic", missing=_missing,
 )

@@ -454,7 +454,7 @@ cdef object _parse_value(object value):
     return None
 
 
-DEF FUTURE_LIMIT_MS = 82800000
+cdef long long FUTURE_LIMIT_MS = 82800000  # timestamps.FUTURE_LIMIT_MS
 cdef long long MIN_MS = _ref_timestamps.MIN_MS
 cdef long long MAX_MS = _ref_timestamps.MAX_MS
 cdef long long SAFE_MS = 1LL << 60  # |now|, |offset| below this: no C overflow anywhere below

@@ -94,7 +94,7 @@ impl Context {
                 _ => return Err("team id is not an integer".into()),
             };
             let token = match get(&t, "api_token") {
-                Some(Value::Str(s)) => s.clone(),
+                Some(Value::Str(s)) => s.to_vec(),
                 _ => return Err(format!("team {id}: api_token is not a string")),
             };
             let team = Team {
@@ -122,12 +122,12 @@ impl Context {
                 return Err("restriction needs string token and action".into());
             };
             let did = match get(&r, "distinct_id") {
-                Some(Value::Str(s)) => Some(s.clone()),
+                Some(Value::Str(s)) => Some(s.to_vec()),
                 None | Some(Value::Null) => None,
                 // a non-string distinct id never equals an event's (string) distinct id
                 Some(_) => Some(b"\x00<non-string>".to_vec()),
             };
-            restrictions.entry(token.clone()).or_default().push((did, action.clone()));
+            restrictions.entry(token.to_vec()).or_default().push((did, action.to_vec()));
         }
         let settings = Settings {
             overflow_enabled: get(&settings, "overflow_enabled").map_or(true, Value::truthy),
@@ -135,7 +135,7 @@ impl Context {
             replenish_per_s: get(&settings, "overflow_replenish_per_s").and_then(as_f64).unwrap_or(1.0),
         };
         let topic = match get(&doc, "topic") {
-            Some(Value::Str(s)) => s.clone(),
+            Some(Value::Str(s)) => s.to_vec(),
             _ => b"events_plugin_ingestion".to_vec(),
         };
         let partition = get(&doc, "partition").cloned().unwrap_or(Value::Int(0));

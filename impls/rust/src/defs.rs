@@ -195,9 +195,9 @@ mod tests {
         assert_eq!(detect_type(b"utm_source", &Value::Int(3), now), Some("String"));
         assert_eq!(detect_type(b"created_at", &Value::Int(1_799_000_000), now), Some("DateTime"));
         assert_eq!(detect_type(b"created_at", &Value::Int(1_000), now), Some("Numeric"));
-        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02".to_vec()), now), Some("DateTime"));
-        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02T10:00:00".to_vec()), now), Some("DateTime"));
-        assert_eq!(detect_type(b"x", &Value::Str(b"TRUE".to_vec()), now), Some("Boolean"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02".into()), now), Some("DateTime"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"2024-01-02T10:00:00".into()), now), Some("DateTime"));
+        assert_eq!(detect_type(b"x", &Value::Str(b"TRUE".into()), now), Some("Boolean"));
         assert_eq!(detect_type(b"x", &Value::Bool(true), now), Some("Boolean"));
         assert_eq!(detect_type(b"x", &Value::Null, now), None);
     }

@@ -90,7 +90,7 @@ pub fn elements_chain(props: &mut Map) -> Str {
     let elements = props.shift_remove(b"$elements".as_slice());
     if let Some(Value::Str(c)) = chain {
         if !c.is_empty() {
-            return c;
+            return c.into_vec();
         }
     }
     let mut out = Vec::new();

@@ -49,7 +49,7 @@ impl GroupStore {
                     _ => 0,
                 },
             };
-            store.groups.insert((*team_id, *index, key.clone()), group);
+            store.groups.insert((*team_id, *index, key.to_vec()), group);
         }
         Ok(store)
     }
@@ -111,6 +111,6 @@ pub fn add_group_properties(team: &Team, props: &mut Map) {
         }
     }
     for (k, v) in adds {
-        props.insert(k, v);
+        props.insert(k.into(), v);
     }
 }

@@ -16,7 +16,190 @@ use indexmap::IndexMap;
 
 /// WTF-8 bytes: valid UTF-8, except that lone surrogates are encoded like any other code point.
 pub type Str = Vec<u8>;
-pub type Map = IndexMap<Str, Value, BuildHasherDefault<KeyHasher>>;
+pub type Map = IndexMap<JStr, Value, BuildHasherDefault<KeyHasher>>;
+
+/// Bytes of a JSON string value or object key: kept inline when at most JSTR_INLINE bytes, else
+/// on the heap.
+///
+/// Why: a parsed document is ~140 strings per general event (keys and values), ~86% of them at
+/// most 30 bytes; as `Vec<u8>` each was an allocation, a memcpy call and a free (callgrind:
+/// `Parser::string`'s allocations and copies, and dropping the tree). Inline ones are filled with
+/// two in-bounds loads (scan::load_upto16). Derefs to `[u8]`; hashes and compares as `[u8]`, so a
+/// map keyed by it is looked up with `&[u8]`.
+#[derive(Clone)]
+pub struct JStr(JRepr);
+
+pub const JSTR_INLINE: usize = 30;
+
+#[derive(Clone)]
+enum JRepr {
+    Inline(u8, [u8; JSTR_INLINE]),
+    Heap(Vec<u8>),
+}
+
+impl JStr {
+    #[inline]
+    pub const fn new() -> Self {
+        JStr(JRepr::Inline(0, [0; JSTR_INLINE]))
+    }
+    #[inline(always)]
+    pub fn from_slice(s: &[u8]) -> Self {
+        let n = s.len();
+        if n > JSTR_INLINE {
+            return JStr(JRepr::Heap(s.to_vec()));
+        }
+        let mut buf = [0u8; JSTR_INLINE];
+        if n <= 16 {
+            buf[..16].copy_from_slice(&crate::scan::load_upto16(s).to_le_bytes());
+        } else {
+            buf[..16].copy_from_slice(&s[..16]);
+            buf[16..30].copy_from_slice(&crate::scan::load_upto16(&s[16..]).to_le_bytes()[..14]);
+        }
+        JStr(JRepr::Inline(n as u8, buf))
+    }
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.0 {
+            // SAFETY: n <= JSTR_INLINE always (from_slice), so the range is in bounds.
+            JRepr::Inline(n, b) => unsafe { b.get_unchecked(..*n as usize) },
+            JRepr::Heap(v) => v,
+        }
+    }
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            JRepr::Inline(n, b) => b[..n as usize].to_vec(),
+            JRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for JStr {
+    fn default() -> Self {
+        JStr::new()
+    }
+}
+
+impl std::ops::Deref for JStr {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::ops::DerefMut for JStr {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            JRepr::Inline(n, b) => &mut b[..*n as usize],
+            JRepr::Heap(v) => v,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for JStr {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for JStr {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::hash::Hash for JStr {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_slice().hash(h) // exactly as [u8] hashes: Borrow<[u8]> lookups depend on it
+    }
+}
+
+impl PartialEq for JStr {
+    #[inline]
+    fn eq(&self, o: &JStr) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+impl Eq for JStr {}
+
+impl PartialOrd for JStr {
+    fn partial_cmp(&self, o: &JStr) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for JStr {
+    fn cmp(&self, o: &JStr) -> std::cmp::Ordering {
+        self.as_slice().cmp(o.as_slice())
+    }
+}
+
+impl PartialEq<[u8]> for JStr {
+    fn eq(&self, o: &[u8]) -> bool {
+        self.as_slice() == o
+    }
+}
+impl PartialEq<&[u8]> for JStr {
+    fn eq(&self, o: &&[u8]) -> bool {
+        self.as_slice() == *o
+    }
+}
+impl PartialEq<Vec<u8>> for JStr {
+    fn eq(&self, o: &Vec<u8>) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+impl<const N: usize> PartialEq<[u8; N]> for JStr {
+    fn eq(&self, o: &[u8; N]) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+impl<const N: usize> PartialEq<&[u8; N]> for JStr {
+    fn eq(&self, o: &&[u8; N]) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+
+impl std::fmt::Debug for JStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_slice()))
+    }
+}
+
+impl From<Vec<u8>> for JStr {
+    #[inline]
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() <= JSTR_INLINE {
+            JStr::from_slice(&v)
+        } else {
+            JStr(JRepr::Heap(v))
+        }
+    }
+}
+impl From<&[u8]> for JStr {
+    #[inline]
+    fn from(s: &[u8]) -> Self {
+        JStr::from_slice(s)
+    }
+}
+impl<const N: usize> From<&[u8; N]> for JStr {
+    #[inline]
+    fn from(s: &[u8; N]) -> Self {
+        JStr::from_slice(s)
+    }
+}
+impl From<&str> for JStr {
+    fn from(s: &str) -> Self {
+        JStr::from_slice(s.as_bytes())
+    }
+}
+impl From<JStr> for Vec<u8> {
+    fn from(s: JStr) -> Vec<u8> {
+        s.into_vec()
+    }
+}
 
 /// The hasher of object keys: FxHash-style, eight bytes per multiply.
 ///
@@ -80,7 +263,7 @@ pub enum Value {
     /// An integer in (i64::MAX, u64::MAX]: still an integer under the JSON rules.
     UInt(u64),
     Float(f64),
-    Str(Str),
+    Str(JStr),
     Array(Vec<Value>),
     Object(Box<Map>),
 }
@@ -260,7 +443,7 @@ fn parse_impl(input: &[u8], spans: Option<&mut PropSpans>) -> Result<Value, Pars
 /// nothing for every document (several reallocations each, callgrind: `grow_one`/`finish_grow`).
 #[derive(Default)]
 struct Buffers {
-    scratch: Vec<(Str, Value)>,
+    scratch: Vec<(JStr, Value)>,
     items: Vec<Value>,
     strbuf: Vec<u8>,
 }
@@ -309,7 +492,7 @@ struct Parser<'a, const R: u8> {
     i: usize,
     depth: usize,
     /// members of the objects being parsed, innermost last: each map is built at its exact size
-    scratch: Vec<(Str, Value)>,
+    scratch: Vec<(JStr, Value)>,
     /// the same for array items
     items: Vec<Value>,
     /// unescaping buffer, reused: each string is then copied out at its exact size
@@ -602,30 +785,33 @@ impl<'a, const R: u8> Parser<'a, R> {
     /// string() for inputs without control characters: only `"` and `\\` matter.
     ///
     /// The `data` string of every record is JSON inside JSON: an escape every few bytes (`\"`).
-    /// The common one-character escapes are handled inline; runs between them are copied whole.
-    fn string_no_controls(&mut self) -> Result<Str, ParseError> {
+    /// Runs between escapes are copied sixteen bytes at a time with unaligned stores into the
+    /// unescape buffer (scan::copy_to_special), instead of a scan plus a memcpy call per run
+    /// (callgrind: the memcpy calls and the scan setup were most of the decode of `data`).
+    fn string_no_controls(&mut self) -> Result<JStr, ParseError> {
         let b = self.b;
         let start = self.i;
         let mut i = find_quote_or_backslash(b, start);
         if i < b.len() && b[i] == b'"' {
             self.i = i + 1;
-            return Ok(b[start..i].to_vec());
+            return Ok(JStr::from_slice(&b[start..i]));
         }
         let mut out = std::mem::take(&mut self.strbuf);
         out.clear();
+        // Unescaping never lengthens: the output up to input position i is at most i - start
+        // bytes, which copy_to_special relies on (it stores 16 bytes only while i + 16 <= len).
         out.reserve(b.len() - start);
-        let mut run = start;
+        out.extend_from_slice(&b[start..i]);
         let r = loop {
             if i >= b.len() {
                 self.i = i;
                 break Err(self.err("unterminated string"));
             }
-            out.extend_from_slice(&b[run..i]);
             if b[i] == b'"' {
                 self.i = i + 1;
                 // a long string (the `data` document, JSON in JSON) keeps the buffer itself
                 // rather than copying it; the next one grows a new buffer
-                break Ok(if out.len() >= 1024 { std::mem::take(&mut out) } else { out.as_slice().to_vec() });
+                break Ok(if out.len() >= 1024 { JStr::from(std::mem::take(&mut out)) } else { JStr::from_slice(&out) });
             }
             // a backslash
             match b.get(i + 1) {
@@ -644,8 +830,7 @@ impl<'a, const R: u8> Parser<'a, R> {
                     }
                 }
             }
-            run = i;
-            i = find_quote_or_backslash(b, i);
+            i = crate::scan::copy_to_special(b, i, &mut out);
         };
         self.strbuf = out;
         r
@@ -699,7 +884,7 @@ impl<'a, const R: u8> Parser<'a, R> {
     }
 
     /// After the opening quote. Raw control characters are errors (Python's strict mode).
-    fn string(&mut self) -> Result<Str, ParseError> {
+    fn string(&mut self) -> Result<JStr, ParseError> {
         if R == 2 {
             self.qb += 2;
         }
@@ -717,7 +902,7 @@ impl<'a, const R: u8> Parser<'a, R> {
             let c = b[i];
             if c == b'"' {
                 self.i = i + 1;
-                return Ok(b[start..i].to_vec());
+                return Ok(JStr::from_slice(&b[start..i]));
             }
             if c == b'\\' || c < 0x20 {
                 break;
@@ -734,7 +919,7 @@ impl<'a, const R: u8> Parser<'a, R> {
             match c {
                 b'"' => {
                     self.i = i + 1;
-                    return Ok(out);
+                    return Ok(out.into());
                 }
                 b'\\' => i = self.escape(&mut out, i)?,
                 c if c < 0x20 => {
@@ -901,16 +1086,15 @@ fn push_u_escape_g<const DOUBLE: bool>(out: &mut Vec<u8>, u: u32) {
 fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
     push_quote::<DOUBLE>(out);
     let mut i = 0;
-    let mut run = 0;
     loop {
-        i = crate::scan::needs_escape(s, i);
+        // copies the plain run itself (no separate memcpy of s[run..i])
+        i = crate::scan::copy_plain(s, i, out);
         if i >= s.len() {
             break;
         }
         let c = s[i];
         if c < 0x80 {
             let cls = ESCAPE[c as usize];
-            out.extend_from_slice(&s[run..i]);
             if cls == 1 {
                 push_bs::<DOUBLE>(out);
                 match c {
@@ -926,9 +1110,7 @@ fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
                 push_u_escape_g::<DOUBLE>(out, c as u32);
             }
             i += 1;
-            run = i;
-        } else {
-            out.extend_from_slice(&s[run..i]);
+            } else {
             let (cp, n) = decode_code_point(s, i);
             if cp >= 0x10000 {
                 let v = cp - 0x10000;
@@ -938,10 +1120,8 @@ fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
                 push_u_escape_g::<DOUBLE>(out, cp);
             }
             i += n;
-            run = i;
-        }
+            }
     }
-    out.extend_from_slice(&s[run..]);
     push_quote::<DOUBLE>(out);
 }
 
@@ -1419,7 +1599,7 @@ fn write_str_text(out: &mut Vec<u8>, s: &[u8]) {
 /// jsonrules.json_text: strings as they are, anything else as compact non-ASCII-escaped JSON.
 pub fn json_text(v: &Value) -> Str {
     match v {
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_vec(),
         other => {
             let mut out = Vec::new();
             write_value_text(&mut out, other);
@@ -1533,8 +1713,8 @@ mod verbatim_tests {
                 m.shift_remove(b"b".as_slice());
             });
             check(d, |m| {
-                m.insert(b"$set".to_vec(), Value::Int(7));
-                m.insert(b"new".to_vec(), Value::Str(b"v\"".to_vec()));
+                m.insert(b"$set".into(), Value::Int(7));
+                m.insert(b"new".into(), Value::Str(b"v\"".into()));
             });
             check(d, |m| {
                 // removed, then appended again: only keys in may_change may be (here `$set`)
@@ -1543,8 +1723,15 @@ mod verbatim_tests {
                 if let Some(k) = last {
                     m.shift_remove(&k);
                 }
-                m.insert(b"$set".to_vec(), Value::Int(3));
+                m.insert(b"$set".into(), Value::Int(3));
             });
         }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!("JStr {} Value {} Bucket-ish {}", std::mem::size_of::<super::JStr>(), std::mem::size_of::<super::Value>(), std::mem::size_of::<(u64, super::JStr, super::Value)>());
     }
 }

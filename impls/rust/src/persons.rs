@@ -103,7 +103,7 @@ impl PersonStore {
                 return Err("person needs a string id and an integer team_id".into());
             };
             let person = Person {
-                id: id.clone(),
+                id: id.to_vec(),
                 team_id: *team_id,
                 created_at_ms: created,
                 properties: Rc::new(match map_get(r, "properties") {

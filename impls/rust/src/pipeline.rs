@@ -250,7 +250,7 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     for key in [b"token".as_slice(), b"$token", b"api_key"] {
         if let Some(Value::Str(s)) = ev.event_get(key) {
             if token.is_none() && !s.is_empty() {
-                token = Some(s.clone());
+                token = Some(s.to_vec());
             }
         }
     }
@@ -296,20 +296,20 @@ fn sanitize(ev: &mut Ev) {
             }
             _ => (**top).clone(),
         };
-        ev.properties.insert(key.to_vec(), Value::Object(Box::new(merged)));
+        ev.properties.insert(key.into(), Value::Object(Box::new(merged)));
     }
     if !ev.properties.contains_key(b"$ip".as_slice()) {
         if let Some(ip) = ev.event_get(b"ip") {
             if !ip.is_null() {
                 let ip = ip.clone();
-                ev.properties.insert(b"$ip".to_vec(), ip);
+                ev.properties.insert(b"$ip".into(), ip);
             }
         }
     }
     if let Some(Value::Str(sent_at)) = ev.event_get(b"sent_at") {
         if !sent_at.is_empty() {
             let v = Value::Str(sent_at.clone());
-            ev.properties.insert(b"$sent_at".to_vec(), v);
+            ev.properties.insert(b"$sent_at".into(), v);
         }
     }
     if let Some(Value::Str(sid)) = ev.properties.get_mut(b"$session_id".as_slice()) {
@@ -386,7 +386,7 @@ fn take_object(props: &mut Map, key: &[u8]) -> Map {
 }
 
 fn add_initial_properties(props: &mut Map) {
-    let found: Vec<(Str, Value)> =
+    let found: Vec<(json::JStr, Value)> =
         props.iter().filter(|(k, _)| is_event_to_person(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if found.is_empty() {
         return;
@@ -405,29 +405,29 @@ fn add_initial_properties(props: &mut Map) {
         let set_once = absent(&to_set_once, &initial);
         if absent(&to_set, &key) {
             if set_once {
-                to_set_once.insert(initial.clone(), value.clone());
+                to_set_once.insert(initial.as_slice().into(), value.clone());
             }
             to_set.insert(key, value);
         } else if set_once {
-            to_set_once.insert(initial.clone(), value);
+            to_set_once.insert(initial.as_slice().into(), value);
         }
     }
     if let Some(Value::Str(os_name)) = props.get(b"$os_name".as_slice()) {
         if !os_name.is_empty() {
             let os = Value::Str(os_name.clone());
             if absent(props, b"$os") {
-                props.insert(b"$os".to_vec(), os.clone());
+                props.insert(b"$os".into(), os.clone());
             }
             if absent(&to_set, b"$os") {
-                to_set.insert(b"$os".to_vec(), os.clone());
+                to_set.insert(b"$os".into(), os.clone());
             }
             if absent(&to_set_once, b"$initial_os") {
-                to_set_once.insert(b"$initial_os".to_vec(), os);
+                to_set_once.insert(b"$initial_os".into(), os);
             }
         }
     }
-    props.insert(b"$set".to_vec(), Value::Object(Box::new(to_set)));
-    props.insert(b"$set_once".to_vec(), Value::Object(Box::new(to_set_once)));
+    props.insert(b"$set".into(), Value::Object(Box::new(to_set)));
+    props.insert(b"$set_once".into(), Value::Object(Box::new(to_set_once)));
 }
 
 fn normalize(ev: &mut Ev, team: &Team) {
@@ -475,7 +475,7 @@ fn extract_heatmaps(ev: &mut Ev) {
     let Value::Object(data) = data else { return };
     let props = &ev.properties;
     let session_id = match props.get(b"$session_id".as_slice()) {
-        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Str(s)) => s.to_vec(),
         _ => Vec::new(),
     };
     let vw = scaled(props.get(b"$viewport_width".as_slice()));
@@ -496,8 +496,8 @@ fn extract_heatmaps(ev: &mut Ev) {
                 x: scaled(x),
                 y: scaled(y),
                 fixed: matches!(p.get(b"target_fixed".as_slice()), Some(Value::Bool(true))),
-                url: url.clone(),
-                kind: kind.clone(),
+                url: url.to_vec(),
+                kind: kind.to_vec(),
             });
         }
     }

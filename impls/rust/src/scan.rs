@@ -51,6 +51,22 @@ fn control_mask(p: &[u8; 16]) -> u32 {
     }
 }
 
+/// write_mask of a block already in a register.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn write_mask_v(raw: std::arch::x86_64::__m128i) -> u32 {
+    // SAFETY: SSE2 is always present on x86_64; register operations only.
+    unsafe {
+        use std::arch::x86_64::*;
+        let v = _mm_xor_si128(raw, _mm_set1_epi8(-128));
+        let lo = _mm_cmplt_epi8(v, _mm_set1_epi8((0x20u8 ^ 0x80) as i8));
+        let hi = _mm_cmpgt_epi8(v, _mm_set1_epi8((0x7eu8 ^ 0x80) as i8));
+        let q = _mm_cmpeq_epi8(raw, _mm_set1_epi8(b'"' as i8));
+        let s = _mm_cmpeq_epi8(raw, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lo, hi), _mm_or_si128(q, s))) as u32
+    }
+}
+
 /// Bit k set when json.dumps(ensure_ascii=True) must escape byte k: `"`, `\`, < 0x20, >= 0x7f.
 #[inline(always)]
 fn write_mask(p: &[u8; 16]) -> u32 {
@@ -116,7 +132,140 @@ pub fn quote_or_backslash(b: &[u8], i: usize) -> usize {
     find(b, i, quote_bs_mask, b'a')
 }
 
+/// Append b[i..k] to `out`, where k is the next `"` or `\\` at or after `i` (or b.len()); returns k.
+///
+/// Sixteen bytes are loaded, stored at the end of `out` whatever they hold, and then tested, so
+/// a run costs one unaligned store per block and no memcpy call (the stored bytes past the run
+/// are beyond out.len() and overwritten next). The stores need room: when out's spare capacity
+/// is at least b.len() - i (an unescape buffer reserved for the whole rest of the input always
+/// has it, since unescaping never lengthens), `i + 16 <= b.len()` keeps every store inside it;
+/// otherwise a plain scan and copy are used.
+#[inline(always)]
+pub fn copy_to_special(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if out.capacity() - out.len() >= b.len() - i {
+        let mut o = out.len();
+        // SAFETY: loads read b[i..i + 16] with i + 16 <= b.len(); stores write
+        // [o, o + 16) with o + 16 <= o + (b.len() - i) <= capacity (the check above, and o and i
+        // advance together); set_len covers only bytes that were copied from b.
+        unsafe {
+            use std::arch::x86_64::*;
+            let dst = out.as_mut_ptr();
+            let src = b.as_ptr();
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(src.add(i) as *const __m128i);
+                _mm_storeu_si128(dst.add(o) as *mut __m128i, v);
+                let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let s = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                let m = _mm_movemask_epi8(_mm_or_si128(q, s)) as u32;
+                if m != 0 {
+                    let k = m.trailing_zeros() as usize;
+                    out.set_len(o + k);
+                    return i + k;
+                }
+                i += 16;
+                o += 16;
+            }
+            out.set_len(o);
+        }
+    }
+    let k = quote_or_backslash(b, i);
+    out.extend_from_slice(&b[i..k]);
+    k
+}
+
+/// Append s[i..k] to `out`, where k = needs_escape(s, i); returns k.
+///
+/// Why: the writer called the scan, then memcpy, per string (most strings are short keys and
+/// values, so the call overheads dominated: callgrind, write_str_g + memcpy). Here full blocks are
+/// stored whatever they hold and then tested (as in copy_to_special); a tail shorter than a block
+/// (every short string) is gathered into one register with at most two overlapping in-bounds
+/// loads (load_tail), tested and stored the same way. A byte loop for tails cost more than the
+/// memcpy it replaced.
+#[inline(always)]
+pub fn copy_plain(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        out.reserve(s.len() - i + 16);
+        let mut o = out.len();
+        // SAFETY: spare capacity >= s.len() - i + 16 (reserve above) and o, i advance together,
+        // so every 16-byte store at o (made while i < s.len()) lies within the capacity; loads
+        // read s[i..i + 16] with i + 16 <= s.len(), or load_tail's in-bounds bytes; set_len covers
+        // only bytes that hold copies of s (the rest of a store is past len, overwritten later).
+        unsafe {
+            use std::arch::x86_64::*;
+            let dst = out.as_mut_ptr();
+            let src = s.as_ptr();
+            while i + 16 <= s.len() {
+                let v = _mm_loadu_si128(src.add(i) as *const __m128i);
+                _mm_storeu_si128(dst.add(o) as *mut __m128i, v);
+                let m = write_mask_v(v);
+                if m != 0 {
+                    let k = m.trailing_zeros() as usize;
+                    out.set_len(o + k);
+                    return i + k;
+                }
+                i += 16;
+                o += 16;
+            }
+            let n = s.len() - i;
+            if n == 0 {
+                out.set_len(o);
+                return i;
+            }
+            let t = load_tail(src.add(i), n);
+            let v = _mm_set_epi64x((t >> 64) as i64, t as i64);
+            _mm_storeu_si128(dst.add(o) as *mut __m128i, v);
+            let m = write_mask_v(v) & ((1u32 << n) - 1);
+            let k = if m != 0 { m.trailing_zeros() as usize } else { n };
+            out.set_len(o + k);
+            i + k
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let k = needs_escape(s, i);
+        out.extend_from_slice(&s[i..k]);
+        k
+    }
+}
+
+/// s (at most 16 bytes) as the low s.len() bytes of a u128, the rest zero; reads only s.
+#[inline(always)]
+pub fn load_upto16(s: &[u8]) -> u128 {
+    let n = s.len();
+    assert!(n <= 16);
+    if n == 16 {
+        u128::from_le_bytes(s.try_into().unwrap())
+    } else if n == 0 {
+        0
+    } else {
+        // SAFETY: 0 < n < 16 and s[0..n] is readable.
+        unsafe { load_tail(s.as_ptr(), n) }
+    }
+}
+
+/// p[0..n] (0 < n < 16) as the low n bytes of a u128 (the rest zero), reading only p[0..n].
+///
+/// # Safety
+/// p[0..n] must be readable.
+#[inline(always)]
+unsafe fn load_tail(p: *const u8, n: usize) -> u128 {
+    if n >= 8 {
+        let lo = (p as *const u64).read_unaligned() as u128;
+        let hi = (p.add(n - 8) as *const u64).read_unaligned() as u128;
+        lo | ((hi >> ((16 - n) * 8)) << 64)
+    } else if n >= 4 {
+        let lo = (p as *const u32).read_unaligned() as u128;
+        let hi = (p.add(n - 4) as *const u32).read_unaligned() as u128;
+        lo | ((hi >> ((8 - n) * 8)) << 32)
+    } else {
+        (*p as u128) | ((*p.add(n / 2) as u128) << (8 * (n / 2))) | ((*p.add(n - 1) as u128) << (8 * (n - 1)))
+    }
+}
+
 /// Position of the next byte json.dumps(ensure_ascii=True) escapes, at or after `i` (or s.len()).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // x86_64 uses copy_plain
 #[inline]
 pub fn needs_escape(s: &[u8], i: usize) -> usize {
     find(s, i, write_mask, b'a')
@@ -161,6 +310,20 @@ mod tests {
                 assert_eq!(needs_escape(b, i), w);
             }
             assert_eq!(any_control(b), b.iter().any(|&c| c < 0x20));
+            for i in 0..=len {
+                let q = quote_or_backslash(b, i);
+                let w = needs_escape(b, i);
+                let mut out = vec![b'y'; 5];
+                assert_eq!(copy_plain(b, i, &mut out), w);
+                assert_eq!(&out[5..], &b[i..w]);
+                for (pre, cap) in [(0usize, len), (3, 0), (1, len + 40)] {
+                    let mut out = vec![b'x'; pre];
+                    out.reserve(cap);
+                    assert_eq!(copy_to_special(b, i, &mut out), q);
+                    assert_eq!(&out[..pre], &vec![b'x'; pre][..]);
+                    assert_eq!(&out[pre..], &b[i..q]);
+                }
+            }
         }
     }
 }
