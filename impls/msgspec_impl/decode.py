@@ -141,7 +141,10 @@ class FastDecoder:
             raise Unusual
         # The depth scan is needed only when there are more brackets than the limit.
         check_depth = value.count(b"[") + value.count(b"{") > _MAX_BRACKETS
-        decode = self._from_dicts if self.needs_number_checks(value) else self._from_structs
+        # `\u00` escapes can spell digits inside `data` that the raw-bytes gate cannot see:
+        # orjson's strict number rules then decide, as the reference's check of the data text does.
+        strict = b"\\u00" in value or self.needs_number_checks(value)
+        decode = self._from_dicts if strict else self._from_structs
         event, token = decode(value, check_depth)
         uuid = event.get("uuid")
         name = event.get("event")

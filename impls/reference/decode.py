@@ -63,8 +63,12 @@ def decode_record(ev: EventState, topic: str, partition: int) -> None:
     data_text = outer.get("data")
     if type(data_text) is not str:
         return dlq(ev, "invalid_data", "decode", topic, partition)
+    # Digits can hide in `data` as \u00XX escapes of the outer string: then the raw-bytes check
+    # above says nothing about the inner document, so look at its text itself.
+    data_checks = number_checks or (b"\\u00" in rec.value and jsonrules.needs_number_checks(
+        data_text.encode("utf-8", "surrogatepass")))
     try:
-        data = jsonrules.loads(data_text, number_checks)
+        data = jsonrules.loads(data_text, data_checks)
     except jsonrules.JSONRuleError as exc:
         return dlq(ev, "json_too_deep" if exc.reason == "json_too_deep" else "invalid_data", "decode",
                    topic, partition)

@@ -49,7 +49,8 @@ def _reject_constant(name: str) -> Any:
 # The number hooks cost a Python call per number, so they are used only when the raw bytes hold
 # a run of 19+ digits or a 3-digit exponent: the only ways a literal can leave the int64/uint64
 # or the double range. Numbers inside the `data` string appear verbatim in the outer bytes, so
-# one check of the record value covers both documents.
+# one check of the record value covers both documents, unless the outer string spells some of
+# their characters as \u00XX escapes (decode.py then checks the `data` text itself).
 _strict_decoder = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant)
 _plain_decoder = json.JSONDecoder(parse_constant=_reject_constant)
 _NUMBER_SHAPE = bytes(
