@@ -10,13 +10,12 @@
 //! a number whose double is infinite is invalid, nesting deeper than MAX_DEPTH is refused by a
 //! scan of the raw text before parsing.
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
-use indexmap::IndexMap;
 
 /// WTF-8 bytes: valid UTF-8, except that lone surrogates are encoded like any other code point.
 pub type Str = Vec<u8>;
-pub type Map = IndexMap<JStr, Value, BuildHasherDefault<KeyHasher>>;
+pub use crate::omap::Map;
 
 /// Bytes of a JSON string value or object key: kept inline when at most JSTR_INLINE bytes, else
 /// on the heap.
@@ -55,6 +54,23 @@ impl JStr {
             buf[..16].copy_from_slice(&s[..16]);
             buf[16..30].copy_from_slice(&crate::scan::load_upto16(&s[16..]).to_le_bytes()[..14]);
         }
+        JStr(JRepr::Inline(n as u8, buf))
+    }
+    /// The first min(16, len) bytes, zero-padded: scan::load_upto16 of them, read straight from
+    /// the (zero-padded) inline buffer when inline.
+    #[inline(always)]
+    pub fn head16(&self) -> u128 {
+        match &self.0 {
+            JRepr::Inline(_, b) => u128::from_le_bytes(b[..16].try_into().unwrap()),
+            JRepr::Heap(v) => crate::scan::load_upto16(&v[..v.len().min(16)]),
+        }
+    }
+    /// A string of n < 16 bytes given as its bytes zero-padded to 16 (scan::short_string).
+    #[inline(always)]
+    pub fn from_padded16(n: usize, v: u128) -> Self {
+        debug_assert!(n < 16);
+        let mut buf = [0u8; JSTR_INLINE];
+        buf[..16].copy_from_slice(&v.to_le_bytes());
         JStr(JRepr::Inline(n as u8, buf))
     }
     #[inline(always)]
@@ -198,60 +214,6 @@ impl From<&str> for JStr {
 impl From<JStr> for Vec<u8> {
     fn from(s: JStr) -> Vec<u8> {
         s.into_vec()
-    }
-}
-
-/// The hasher of object keys: FxHash-style, eight bytes per multiply.
-///
-/// Why: every object member of every parsed document is hashed into its IndexMap (~150 keys per
-/// general event); ahash 0.7 without AES-NI (Debian builds for baseline x86-64) runs its fallback
-/// at several times the cost (callgrind: IndexMap::hash + insert_full were ~13% of the child).
-/// The seed was already fixed (BuildHasherDefault), so nothing is lost against crafted keys;
-/// map order is insertion order (IndexMap), so outputs do not depend on the hash.
-#[derive(Default, Clone, Copy)]
-pub struct KeyHasher {
-    h: u64,
-}
-
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl KeyHasher {
-    #[inline(always)]
-    fn add(&mut self, w: u64) {
-        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(FX_K);
-    }
-}
-
-impl Hasher for KeyHasher {
-    #[inline]
-    fn write(&mut self, b: &[u8]) {
-        let mut c = b.chunks_exact(8);
-        for w in &mut c {
-            self.add(u64::from_le_bytes(w.try_into().unwrap()));
-        }
-        let r = c.remainder();
-        if !r.is_empty() {
-            let mut t = [0u8; 8];
-            t[..r.len()].copy_from_slice(r);
-            self.add(u64::from_le_bytes(t));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, v: u8) {
-        self.add(v as u64)
-    }
-    #[inline]
-    fn write_usize(&mut self, v: usize) {
-        self.add(v as u64)
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.add(v)
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        // hashbrown takes the bucket from the low bits: bring the well-mixed high bits down
-        self.h.rotate_left(26)
     }
 }
 
@@ -636,6 +598,22 @@ impl<'a, const R: u8> Parser<'a, R> {
             }
         }
         self.i = i;
+        if !is_float {
+            // Integers of at most 18 digits (every one fits an i64) are accumulated directly
+            // (callgrind: str::from_utf8 + i64::from_str per number).
+            let neg = b[start] == b'-';
+            let digits = &b[start + neg as usize..i];
+            if digits.len() <= 18 {
+                let mut n: i64 = 0;
+                for &d in digits {
+                    n = n * 10 + (d - b'0') as i64;
+                }
+                if R == 2 && n == 0 && neg {
+                    self.noncanon += 1; // `-0` is written `0`
+                }
+                return Ok(Value::Int(if neg { -n } else { n }));
+            }
+        }
         // SAFETY of from_utf8: only ASCII digits, sign, '.', 'e' were consumed.
         let text = std::str::from_utf8(&b[start..i]).unwrap();
         if !is_float {
@@ -705,12 +683,8 @@ impl<'a, const R: u8> Parser<'a, R> {
             self.scratch.truncate(base);
             return Err(e);
         }
-        let mut map = Map::with_capacity_and_hasher(self.scratch.len() - base, Default::default());
         // Python dict semantics: a repeated key keeps its first position and its last value.
-        let mut repeated = false;
-        for (k, v) in self.scratch.drain(base..) {
-            repeated |= map.insert(k, v).is_some();
-        }
+        let (map, repeated) = Map::from_scratch(&mut self.scratch, base);
         if R == 2 && repeated {
             self.noncanon += 1;
         }
@@ -791,6 +765,10 @@ impl<'a, const R: u8> Parser<'a, R> {
     fn string_no_controls(&mut self) -> Result<JStr, ParseError> {
         let b = self.b;
         let start = self.i;
+        if let Some((k, v)) = crate::scan::short_string(b, start) {
+            self.i = start + k + 1;
+            return Ok(JStr::from_padded16(k, v));
+        }
         let mut i = find_quote_or_backslash(b, start);
         if i < b.len() && b[i] == b'"' {
             self.i = i + 1;
@@ -799,19 +777,24 @@ impl<'a, const R: u8> Parser<'a, R> {
         let mut out = std::mem::take(&mut self.strbuf);
         out.clear();
         // Unescaping never lengthens: the output up to input position i is at most i - start
-        // bytes, which copy_to_special relies on (it stores 16 bytes only while i + 16 <= len).
+        // bytes. So with capacity b.len() - start, a 16-byte store at output position o while
+        // i + 16 <= b.len() stays inside the buffer.
         out.reserve(b.len() - start);
         out.extend_from_slice(&b[start..i]);
+        let mut o = out.len();
         let r = loop {
+            // b[i] is `"` or `\\`, or i is the end
             if i >= b.len() {
                 self.i = i;
                 break Err(self.err("unterminated string"));
             }
             if b[i] == b'"' {
                 self.i = i + 1;
+                // SAFETY: bytes [0, o) were all written (copied runs and escapes).
+                unsafe { out.set_len(o) };
                 // a long string (the `data` document, JSON in JSON) keeps the buffer itself
                 // rather than copying it; the next one grows a new buffer
-                break Ok(if out.len() >= 1024 { JStr::from(std::mem::take(&mut out)) } else { JStr::from_slice(&out) });
+                break Ok(if o >= 1024 { JStr::from(std::mem::take(&mut out)) } else { JStr::from_slice(&out) });
             }
             // a backslash
             match b.get(i + 1) {
@@ -820,18 +803,60 @@ impl<'a, const R: u8> Parser<'a, R> {
                         self.noncanon += 1;
                         self.qb += if c == b'/' { 1 } else { 2 };
                     }
-                    out.push(c);
+                    // SAFETY: o <= i - start < capacity (see above).
+                    unsafe { *out.as_mut_ptr().add(o) = c };
+                    o += 1;
                     i += 2;
                 }
                 _ => {
+                    // SAFETY: as at the end.
+                    unsafe { out.set_len(o) };
                     i = match self.escape(&mut out, i) {
                         Ok(i) => i,
                         Err(e) => break Err(e),
-                    }
+                    };
+                    o = out.len();
                 }
             }
-            i = crate::scan::copy_to_special(b, i, &mut out);
+            // the run up to the next `"` or `\\`: stored sixteen bytes at a time, then tested
+            // (why: one escape every few bytes in JSON-in-JSON; a scan plus a memcpy call per run
+            // cost more than the bytes)
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: loads read b[i..i + 16] with i + 16 <= b.len(); stores write [o, o + 16)
+            // with o + 16 <= i - start + 16 <= b.len() - start <= capacity.
+            unsafe {
+                use std::arch::x86_64::*;
+                let dst = out.as_mut_ptr();
+                loop {
+                    if i + 16 > b.len() {
+                        break;
+                    }
+                    let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+                    _mm_storeu_si128(dst.add(o) as *mut __m128i, v);
+                    let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                    let s = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                    let m = _mm_movemask_epi8(_mm_or_si128(q, s)) as u32;
+                    if m != 0 {
+                        let k = m.trailing_zeros() as usize;
+                        i += k;
+                        o += k;
+                        break;
+                    }
+                    i += 16;
+                    o += 16;
+                }
+            }
+            if i + 16 > b.len() || !cfg!(target_arch = "x86_64") {
+                // near the end (or without SSE2): the plain scan and copy
+                // SAFETY: as at the end.
+                unsafe { out.set_len(o) };
+                i = crate::scan::copy_to_special(b, i, &mut out);
+                o = out.len();
+            }
         };
+        if r.is_err() {
+            out.clear(); // only kept for reuse
+        }
         self.strbuf = out;
         r
     }
@@ -1176,7 +1201,7 @@ pub fn write_map_as_str(out: &mut Vec<u8>, m: &Map) {
 /// byte-identical to write_map_as_str(m) (tests below, and `partbench verify`).
 ///
 /// Why "unchanged" holds: the pipeline changes a property's value in place only for keys in
-/// `may_change`; any other key is only read, removed or appended (IndexMap keeps order), so a
+/// `may_change`; any other key is only read, removed or appended (json::Map keeps order), so a
 /// key found among the recorded members, in order, still holds the value parsed from that span.
 pub fn write_props_as_str(
     out: &mut Vec<u8>,
@@ -1509,6 +1534,29 @@ mod tests {
     }
 
     #[test]
+    fn integers() {
+        for (input, want) in [
+            ("0", "0"),
+            ("-0", "0"),
+            ("7", "7"),
+            ("-12", "-12"),
+            ("123456789012345678", "123456789012345678"),
+            ("-123456789012345678", "-123456789012345678"),
+            ("999999999999999999", "999999999999999999"),
+            ("1234567890123456789", "1234567890123456789"),
+            ("9223372036854775807", "9223372036854775807"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("[1,-2,30]", "[1,-2,30]"),
+            (r#"{"a":1,"b":2,"a":3}"#, r#"{"a":3,"b":2}"#),
+            (r#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k1":10}"#, r#"{"k0":0,"k1":10,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9}"#),
+        ] {
+            assert_eq!(rt(input), want, "{input}");
+        }
+        assert!(parse(b"01").is_err() && parse(b"-").is_err() && parse(b"-a").is_err());
+    }
+
+    #[test]
     fn strings_and_surrogates() {
         assert_eq!(rt(r#""\ud800x""#), r#""\ud800x""#);
         assert_eq!(rt(r#""\ud83d\ude00""#), r#""\ud83d\ude00""#);
@@ -1730,8 +1778,10 @@ mod verbatim_tests {
 }
 #[cfg(test)]
 mod size_probe {
+    /// JStr's inline buffer is sized so that a JStr, and so a Value, stays 32 bytes.
     #[test]
     fn sizes() {
-        eprintln!("JStr {} Value {} Bucket-ish {}", std::mem::size_of::<super::JStr>(), std::mem::size_of::<super::Value>(), std::mem::size_of::<(u64, super::JStr, super::Value)>());
+        assert_eq!(std::mem::size_of::<super::JStr>(), 32);
+        assert_eq!(std::mem::size_of::<super::Value>(), 32);
     }
 }

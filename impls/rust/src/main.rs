@@ -12,6 +12,7 @@ mod elements;
 mod floor;
 mod groups;
 mod json;
+mod omap;
 mod persons;
 mod pipeline;
 mod protocol;

@@ -126,6 +126,28 @@ fn find(b: &[u8], mut i: usize, mask: impl Fn(&[u8; 16]) -> u32, pad: u8) -> usi
     }
 }
 
+/// For a string literal whose contents start at `i`: when the next `"` or `\` lies within the 16
+/// bytes from `i` and is a `"`, that string's length k and its bytes zero-padded to 16 (k < 16).
+/// One load and one mask for the short strings that most keys and values are (parser fast path).
+#[inline(always)]
+pub fn short_string(b: &[u8], i: usize) -> Option<(usize, u128)> {
+    if i + 16 > b.len() {
+        return None;
+    }
+    let blk = block(b, i);
+    let m = quote_bs_mask(blk);
+    if m == 0 {
+        return None;
+    }
+    let k = m.trailing_zeros() as usize;
+    if blk[k] != b'"' {
+        return None;
+    }
+    let v = u128::from_le_bytes(*blk);
+    let keep = if k == 0 { 0 } else { u128::MAX >> (128 - 8 * k) };
+    Some((k, v & keep))
+}
+
 /// Position of the next `"` or `\` at or after `i` (or b.len()).
 #[inline]
 pub fn quote_or_backslash(b: &[u8], i: usize) -> usize {
@@ -234,9 +256,10 @@ pub fn copy_plain(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
 #[inline(always)]
 pub fn load_upto16(s: &[u8]) -> u128 {
     let n = s.len();
-    assert!(n <= 16);
-    if n == 16 {
-        u128::from_le_bytes(s.try_into().unwrap())
+    debug_assert!(n <= 16);
+    if n >= 16 {
+        // (callers pass at most 16 bytes; a longer slice gives its first 16)
+        u128::from_le_bytes(s[..16].try_into().unwrap())
     } else if n == 0 {
         0
     } else {
@@ -245,22 +268,25 @@ pub fn load_upto16(s: &[u8]) -> u128 {
     }
 }
 
-/// p[0..n] (0 < n < 16) as the low n bytes of a u128 (the rest zero), reading only p[0..n].
+/// p[0..n] (0 < n < 16) as the low n bytes of a u128 (the rest zero), reading only p[0..n]:
+/// two overlapping loads, the second shifted so the overlap drops out (u64 shifts: u128 ones
+/// with a variable count cost a branchy sequence).
 ///
 /// # Safety
 /// p[0..n] must be readable.
 #[inline(always)]
 unsafe fn load_tail(p: *const u8, n: usize) -> u128 {
     if n >= 8 {
-        let lo = (p as *const u64).read_unaligned() as u128;
-        let hi = (p.add(n - 8) as *const u64).read_unaligned() as u128;
-        lo | ((hi >> ((16 - n) * 8)) << 64)
+        let lo = (p as *const u64).read_unaligned();
+        let hi = (p.add(n - 8) as *const u64).read_unaligned();
+        let s = (16 - n) * 8; // 8..=64: shift in two steps so that 64 is well defined
+        (lo as u128) | (((hi >> (s - 8)) >> 8) as u128) << 64
     } else if n >= 4 {
-        let lo = (p as *const u32).read_unaligned() as u128;
-        let hi = (p.add(n - 4) as *const u32).read_unaligned() as u128;
-        lo | ((hi >> ((8 - n) * 8)) << 32)
+        let lo = (p as *const u32).read_unaligned() as u64;
+        let hi = (p.add(n - 4) as *const u32).read_unaligned() as u64;
+        (lo | ((hi >> ((8 - n) * 8)) << 32)) as u128
     } else {
-        (*p as u128) | ((*p.add(n / 2) as u128) << (8 * (n / 2))) | ((*p.add(n - 1) as u128) << (8 * (n - 1)))
+        ((*p as u64) | ((*p.add(n / 2) as u64) << (8 * (n / 2))) | ((*p.add(n - 1) as u64) << (8 * (n - 1)))) as u128
     }
 }
 
@@ -310,6 +336,17 @@ mod tests {
                 assert_eq!(needs_escape(b, i), w);
             }
             assert_eq!(any_control(b), b.iter().any(|&c| c < 0x20));
+            for i in 0..=len {
+                let q = quote_or_backslash(b, i);
+                let want = (q < len && b[q] == b'"' && q - i < 16 && i + 16 <= len).then(|| q - i);
+                let got = short_string(b, i);
+                assert_eq!(got.map(|g| g.0), want);
+                if let Some((k, v)) = got {
+                    let mut pad = [0u8; 16];
+                    pad[..k].copy_from_slice(&b[i..i + k]);
+                    assert_eq!(v, u128::from_le_bytes(pad));
+                }
+            }
             for i in 0..=len {
                 let q = quote_or_backslash(b, i);
                 let w = needs_escape(b, i);
