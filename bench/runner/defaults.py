@@ -18,8 +18,8 @@ DEFAULT_SEED = 1
 # (profile, events): the typical lane, the overflow lane and the merge-heavy lane.
 DEFAULT_WORKLOADS: tuple[tuple[str, int], ...] = (
     ("general", 5_000),
-    ("hot-key", 3_000),
-    ("identify-heavy", 3_000),
+    ("hot-key", 2_500),
+    ("identify-heavy", 2_500),
 )
 
 # Events per generated workload when `--profile NAME` is given without `--events`.
@@ -39,7 +39,7 @@ WARMUPS = 1
 # The probe (latency, memory, CPU; bench/runner/probe.py) repeats whole passes for about this many
 # seconds (at least one pass, at most MAX_LATENCY_SAMPLES batches), after one warm-up pass. The stage
 # breakdown then adds one instrumented pass.
-PROBE_BUDGET_S = {"fast": 2.0, "normal": 5.0, "rigorous": 15.0}
+PROBE_BUDGET_S = {"fast": 1.0, "normal": 5.0, "rigorous": 15.0}
 MAX_LATENCY_SAMPLES = 5000
 
 # A pyperf worker that takes longer than this (seconds) is killed: no hung benchmark.
