@@ -16,69 +16,38 @@ from impls.msgspec_impl.decode import FastDecoder
 from impls.msgspec_impl.rows import RowWriter
 from impls.reference import ReferencePipeline
 from impls.reference.elements import elements_chain
-from impls.reference.rows import distinct_id_row
 from impls.reference.state import Batch
 from impls.reference.timestamps import format_ms, format_seconds
 
 
 class EncodingStages:
-    """create_event, emit and flush with `dumps_bytes` and `rows` supplied by the subclass."""
+    """The reference's create_event, emit and flush loops with `dumps_bytes` and `rows` supplied by
+    the subclass: this mixin only swaps the row builders and the encoder they use."""
 
-    context: Any
-    persons: Any
-    groups: Any
     dumps_bytes: Callable[[Any], bytes]
     rows: RowWriter
     elements_chain: Callable[[dict[str, Any]], str] = staticmethod(elements_chain)
 
-    def encode(self, record: dict[str, Any]) -> bytes:
-        return self.dumps_bytes(record)
+    # Properties, read once per batch by the stage loops, so the hot loop calls the function itself.
+    @property
+    def encode(self) -> Callable[[Any], bytes]:
+        return self.dumps_bytes
 
-    def stage_create_event(self, batch: Batch) -> None:
-        event_row, chain_of = self.rows.event_row, self.elements_chain
-        for ev in batch.events:
-            if ev.outcome is not None:
-                continue
-            chain = chain_of(ev.properties)
-            if ev.team.get("anonymize_ips"):  # type: ignore[union-attr]
-                ev.properties.pop("$ip", None)
-            ev.row = event_row(ev, chain)
-            ev.outcome = "event"
+    @property
+    def event_row(self) -> Callable[..., dict[str, Any]]:
+        return self.rows.event_row
 
-    def stage_emit(self, batch: Batch) -> None:
-        encode, warning_row = self.dumps_bytes, self.rows.warning_row
-        streams = batch.streams
-        events, ai_events = streams["events"], streams["ai_events"]
-        heatmaps, warnings = streams["heatmaps"], streams["ingestion_warnings"]
-        for ev in batch.events:
-            if ev.row is not None:
-                data = encode(ev.row)
-                events.append(data)
-                if ev.name.startswith("$ai_"):
-                    ai_events.append(data)
-            for row in ev.heatmap_rows:
-                heatmaps.append(encode(row))
-            for warning in ev.warnings:
-                warnings.append(encode(warning_row(ev, warning)))
-            if ev.overflow is not None:
-                streams["overflow"].append(encode(ev.overflow))
-            if ev.dlq is not None:
-                streams["dlq"].append(encode(ev.dlq))
-        streams["property_definitions"].extend(map(encode, batch.property_defs))
+    @property
+    def warning_row(self) -> Callable[..., dict[str, Any]]:
+        return self.rows.warning_row
 
-    def stage_flush(self, batch: Batch) -> None:
-        encode, person_row, group_row = self.dumps_bytes, self.rows.person_row, self.rows.group_row
-        streams = batch.streams
-        streams["persons"].extend(encode(person_row(p)) for p in batch.touched_persons)
-        for team_id, distinct_id in batch.touched_distinct_ids:
-            person = self.persons.get(team_id, distinct_id)
-            if person is not None:
-                version = self.persons.distinct_id_version(team_id, distinct_id)
-                streams["distinct_ids"].append(encode(distinct_id_row(team_id, distinct_id, person, version)))
-        for key in batch.touched_groups:
-            group = self.groups.get(key)
-            if group is not None:
-                streams["groups"].append(encode(group_row(group)))
+    @property
+    def person_row(self) -> Callable[..., dict[str, Any]]:
+        return self.rows.person_row
+
+    @property
+    def group_row(self) -> Callable[..., dict[str, Any]]:
+        return self.rows.group_row
 
 
 class MsgspecStages(EncodingStages):

@@ -49,7 +49,14 @@ class ReferencePipeline(StagedPipeline):
     def new_batch(self, records: Sequence[Record]) -> Batch:
         return Batch(records)
 
-    # Serialization used by emit and flush; a faster implementation may override it.
+    # What create_event, emit and flush build and serialize rows with: a faster implementation
+    # may swap any of these (and `encode`) and inherit the stage loops below.
+    elements_chain = staticmethod(elements_chain)
+    event_row = staticmethod(event_row)
+    warning_row = staticmethod(warning_row)
+    person_row = staticmethod(person_row)
+    group_row = staticmethod(group_row)
+
     def encode(self, record: dict[str, Any]) -> bytes:
         return jsonrules.dumps_bytes(record)
 
@@ -127,13 +134,14 @@ class ReferencePipeline(StagedPipeline):
                     ev.outcome = "heatmap"
 
     def stage_create_event(self, batch: Batch) -> None:
+        chain_of, make_row = self.elements_chain, self.event_row
         for ev in batch.events:
             if ev.outcome is not None:
                 continue
-            chain = elements_chain(ev.properties)
+            chain = chain_of(ev.properties)
             if ev.team.get("anonymize_ips"):  # type: ignore[union-attr]
                 ev.properties.pop("$ip", None)
-            ev.row = event_row(ev, chain)
+            ev.row = make_row(ev, chain)
             ev.outcome = "event"
 
     def stage_property_defs(self, batch: Batch) -> None:
@@ -144,7 +152,7 @@ class ReferencePipeline(StagedPipeline):
         batch.property_defs = sorted_definitions(seen)
 
     def stage_emit(self, batch: Batch) -> None:
-        encode = self.encode
+        encode, warning_row = self.encode, self.warning_row
         streams = batch.streams
         events, ai_events = streams["events"], streams["ai_events"]
         heatmaps, warnings = streams["heatmaps"], streams["ingestion_warnings"]
@@ -165,7 +173,7 @@ class ReferencePipeline(StagedPipeline):
         streams["property_definitions"].extend(encode(row) for row in batch.property_defs)
 
     def stage_flush(self, batch: Batch) -> None:
-        encode = self.encode
+        encode, person_row, group_row = self.encode, self.person_row, self.group_row
         streams = batch.streams
         streams["persons"].extend(encode(person_row(p)) for p in batch.touched_persons)
         for team_id, distinct_id in batch.touched_distinct_ids:
