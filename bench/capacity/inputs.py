@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_json
 from bench.errors import UserError
 
 SCALING_SCHEMA = "partbench.scaling/1"
@@ -28,18 +27,7 @@ def read_json(path: str | Path, what: str) -> Any:
 
 
 def write_json_atomic(path: str | Path, doc: Any) -> None:
-    """Write to a temporary file in the same folder, then rename: never a partial file."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json(path, doc, indent=2)
 
 
 @dataclass(frozen=True)

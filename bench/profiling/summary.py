@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_text
 from impls.base import STAGES
 
 FLAG_POINTS = 0.10  # sampled vs timer share difference (as a fraction) that gets flagged
@@ -25,17 +24,7 @@ def bottleneck_stage(shares: dict[str, float]) -> str | None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Temp file in the same folder, then os.replace: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary result files
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text(path, text)
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

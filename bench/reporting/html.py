@@ -8,8 +8,6 @@ commands) goes through Jinja2's autoescaping.
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from bench.atomic import write_text
 from bench.reporting import charts
 from bench.reporting.compare import (
     IMPROVEMENT,
@@ -276,17 +275,5 @@ def _reproduce(runs: list[ResultsFile], profiles: list[Profile] | None, projecti
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write beside the target, then rename: a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a report is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A reader never sees half a report."""
+    write_text(path, text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_json
 from bench.runner import defaults
 from bench.runner.stages import measure_stage_seconds
 from bench.runner.target import Target, load_target
@@ -125,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     target = load_target(args.impl, args.workload_file, args.batch_size, args.settings)
     result = probe(target, args.budget_s, args.stage_passes, args.max_samples)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(result, f)
-    os.replace(tmp, args.out)
+    write_json(args.out, result, indent=None)
     return 0
 
 

@@ -6,9 +6,9 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from bench.atomic import write_bytes
 from bench.errors import UserError
 from bench.verification.canonical import digest
 from bench.verification.compare import VerifyResult, verify
@@ -64,17 +64,6 @@ def load_workload(spec: str, *, events: int, seed: int) -> Workload:
     raise UserError(f"{spec}: no such workload file or profile (profiles: {', '.join(generator.PROFILES)})")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_process(args: argparse.Namespace) -> int:
     workload = load_workload(args.workload, events=args.events, seed=args.seed)
     try:
@@ -97,8 +86,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     for name in STREAMS:
-        _atomic_write(args.out / f"{name}.jsonl", b"".join(row + b"\n" for row in outputs.streams[name]))
-    _atomic_write(args.out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+        write_bytes(args.out / f"{name}.jsonl", b"".join(row + b"\n" for row in outputs.streams[name]))
+    write_bytes(args.out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     print(f"{impl.name} on {workload.name}: {outputs.records} records -> {args.out} ({summary['digest']})")
     return 0
 

@@ -6,13 +6,13 @@ import argparse
 import os
 import secrets
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.atomic import atomic_write
 from bench.errors import UserError
 
 DEFAULT_DIR = Path("workloads")
@@ -241,14 +241,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
         return 0
     out = Path(args.output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            count = export(args.file, handle)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    counted: list[int] = []
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            counted.append(export(args.file, handle))
+
+    atomic_write(out, write)
+    count = counted[0]
     print(f"{out}: {count} records exported from {args.file}", file=sys.stderr)
     return 0
 
