@@ -4,6 +4,8 @@ implementation, with the child killed — never a hung test."""
 
 from __future__ import annotations
 
+import marshal
+import struct
 import sys
 from pathlib import Path
 
@@ -98,8 +100,13 @@ def test_missing_command_is_clear() -> None:
 
 
 def test_frame_round_trip() -> None:
-    payload = frames.batch_payload(batch())
-    assert payload[:4] == b"\x04\x00\x00\x00"  # record count
+    records = batch()
+    payload = frames.batch_payload(records)
+    (m,) = struct.unpack_from("<I", payload)
+    offsets, timestamps, keys, headers = marshal.loads(payload[4 : 4 + m])
+    assert (offsets, timestamps, keys, headers) == tuple(zip(*records, strict=True))[:4]
+    assert struct.unpack_from("<4i", payload, 4 + m) == (7, 7, 7, -1)  # value lengths; None = -1
+    assert payload[4 + m + 16 :] == b'{"i":0}{"i":1}{"i":2}'
     header = frames.parse_header(frames.frame(frames.BATCH, payload))
     assert header == frames.Header(frames.BATCH, len(payload))
     with pytest.raises(frames.FrameError, match="bad frame magic"):

@@ -1,13 +1,15 @@
 """A fake bridge child in Python, for the bridge's failure tests (no Rust build needed).
 
 Usage: `python -m impls.rust_bridge.fake_child BEHAVIOUR`. With `ok` it speaks the current protocol
-correctly (inline frames only: it never accepts the shared memory offered in the hello) (each record's value comes back as one "events" record); every other behaviour
+correctly (inline frames only: it never accepts the shared memory offered in the hello; each
+record's value comes back as one "events" record); every other behaviour
 misbehaves in one specific way at the first batch (or at hello for `version`/`hang-hello`).
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import struct
 import sys
 import time
@@ -41,11 +43,10 @@ def _write(data: bytes) -> None:
 
 
 def _records(payload: bytes) -> list[bytes | None]:
-    """Just the values of a batch payload (see frames.batch_payload for the layout)."""
-    (count,) = struct.unpack_from("<I", payload, 0)
-    pos = 4 + 16 * count  # offsets, timestamps
-    key_lengths = struct.unpack_from(f"<{count}i", payload, pos)
-    pos += 4 * count + sum(n for n in key_lengths if n > 0)
+    """Just the values of a batch payload (see frames.batch_parts for the layout)."""
+    (m,) = struct.unpack_from("<I", payload, 0)
+    count = len(marshal.loads(payload[4:4 + m])[0])  # the offsets column
+    pos = 4 + m
     value_lengths = struct.unpack_from(f"<{count}i", payload, pos)
     pos += 4 * count
     values: list[bytes | None] = []
@@ -56,19 +57,10 @@ def _records(payload: bytes) -> list[bytes | None]:
 
 
 def _result(values: list[bytes | None], *, stream: str = "events", extra_outcome: int = 0) -> bytes:
-    def name(s: str) -> bytes:
-        return struct.pack("<I", len(s)) + s.encode()
-
+    """A result payload as the child writes it (one marshal object, see frames.parse_result)."""
     events = [v for v in values if v is not None]
-    parts = [struct.pack("<Q", 1234), struct.pack("<I", 1), name(stream), struct.pack("<I", len(events))]
-    parts += [struct.pack("<I", len(v)) for v in events]
-    parts += events
     outcomes = {"event": len(events) + extra_outcome, "drop:no_value": len(values) - len(events)}
-    parts.append(struct.pack("<I", len(outcomes)))
-    for k, n in outcomes.items():
-        parts += [name(k), struct.pack("<Q", n)]
-    parts.append(struct.pack("<I", 0))
-    return b"".join(parts)
+    return marshal.dumps((1234, ((stream, events),), tuple(outcomes.items()), ()), 2)
 
 
 def main(behaviour: str) -> None:

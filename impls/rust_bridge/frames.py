@@ -1,21 +1,22 @@
-"""Encoding and decoding of the bridge's frames, protocol version 2 (docs/bridge.md).
+"""Encoding and decoding of the bridge's frames, protocol version 3 (docs/bridge.md).
 
 Pure functions over bytes: the process handling lives in session.py. Every integer is
-little-endian; a frame is `PBRG`, a kind byte, a u32 payload length, the payload.
+little-endian; a frame is `PBRG`, a kind byte, a u32 payload length, the payload. Batch and
+result payloads are built and read by `marshal` (in C) rather than field by field in Python.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from impls.base import STAGES, STREAMS, BatchOutput, PartitionContext, Record
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAGIC = b"PBRG"
 HEADER = struct.Struct("<4sBI")
 HEADER_LEN = HEADER.size  # 9
@@ -28,13 +29,13 @@ BATCH = ord("B")
 RESULT = ord("R")
 ERROR = ord("E")
 QUIT = ord("Q")
-BATCH_SHM = ord("b")   # protocol 2: the batch payload is in shared memory (u64 length, at offset 0)
-RESULT_SHM = ord("r")  # protocol 2: the result payload is in shared memory (u64 offset, u64 length)
+BATCH_SHM = ord("b")   # the batch payload is in shared memory (u64 length, at offset 0)
+RESULT_SHM = ord("r")  # the result payload is in shared memory (u64 offset, u64 length)
 KINDS = {HELLO, CONTEXT, READY, BATCH, RESULT, ERROR, QUIT, BATCH_SHM, RESULT_SHM}
 SHM_RESULT = struct.Struct("<QQ")
 
 _U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+U64 = struct.Struct("<Q")
 
 
 class FrameError(ValueError):
@@ -92,45 +93,33 @@ def context_payload(context: PartitionContext) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def _lengths(fmt: str, values: Sequence[int]) -> bytes:
-    return struct.pack(f"<{len(values)}{fmt}", *values)
+def batch_parts(batch: Sequence[Record]) -> list[bytes]:
+    """The batch payload in pieces to concatenate: u32 m, m bytes of marshal (version 4) holding
+    the columns (offsets, timestamps, keys, headers), n × i32 value lengths (-1 = None), the values.
 
-
-def _encoded_names(names: list[str]) -> tuple[list[int], bytes]:
-    """Header names' lengths and concatenated UTF-8 bytes, with one encode call when ASCII."""
-    joined = "".join(names)
-    if joined.isascii():
-        return [len(n) for n in names], joined.encode("ascii")
-    raw = [n.encode("utf-8", "surrogatepass") for n in names]
-    return [len(r) for r in raw], b"".join(raw)
+    Why marshal: it walks the records' fields in C, where building the columns with one Python
+    operation per field (~8 headers per record) cost more than the child's parse. Version 4 writes
+    an object seen before (a header name, a shared header value) as a back-reference: 2.5× less
+    data and faster than version 2. The values stay out of the marshal part: its output buffer
+    grows by doubling, which would copy the megabyte of values several times; a join copies it once.
+    """
+    offsets, timestamps, keys, headers, values = zip(*batch, strict=True) if batch else ((),) * 5
+    columns = marshal.dumps((offsets, timestamps, keys, headers), 4)
+    try:
+        lengths = list(map(len, values))  # in C; a None value raises
+    except TypeError:
+        lengths = [-1 if v is None else len(v) for v in values]
+    return [
+        _U32.pack(len(columns)),
+        columns,
+        struct.pack(f"<{len(lengths)}i", *lengths),
+        b"".join(filter(None, values)),  # None (and b"") add no bytes
+    ]
 
 
 def batch_payload(batch: Sequence[Record]) -> bytes:
-    """Columnar: fixed-width arrays first, then each byte field's lengths and concatenated bytes.
-
-    Raw keys, header values and values travel unchanged (no JSON wrapping). Built with list
-    comprehensions, one struct.pack per column and a single join (one copy of the values): the
-    per-record Python work is the bridge's cost.
-    """
-    keys = [r.key for r in batch]
-    values = [r.value for r in batch]
-    headers = [h for r in batch for h in r.headers]
-    name_lengths, names = _encoded_names([n for n, _ in headers])
-    header_values = [v for _, v in headers]
-    return b"".join([
-        _U32.pack(len(batch)),
-        _lengths("q", [r.offset for r in batch]),
-        _lengths("q", [r.timestamp_ms for r in batch]),
-        _lengths("i", [-1 if k is None else len(k) for k in keys]),
-        *[k for k in keys if k is not None],
-        _lengths("i", [-1 if v is None else len(v) for v in values]),
-        *[v for v in values if v is not None],
-        _lengths("I", [len(r.headers) for r in batch]),
-        _lengths("I", name_lengths),
-        names,
-        _lengths("I", [len(v) for v in header_values]),
-        *header_values,
-    ])
+    """The whole batch payload (inline `B` frames; the shared memory takes the parts)."""
+    return b"".join(batch_parts(batch))
 
 
 @dataclass
@@ -139,72 +128,48 @@ class Result:
     stage_ns: dict[str, int]
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def need(self, n: int) -> None:
-        if self.pos + n > len(self.data):
-            raise FrameError(f"result frame truncated at byte {self.pos} (needs {n} more)")
-
-    def u32(self) -> int:
-        self.need(4)
-        value = _U32.unpack_from(self.data, self.pos)[0]
-        self.pos += 4
-        return value
-
-    def u64(self) -> int:
-        self.need(8)
-        value = _U64.unpack_from(self.data, self.pos)[0]
-        self.pos += 8
-        return value
-
-    def name(self) -> str:
-        n = self.u32()
-        self.need(n)
-        raw = self.data[self.pos:self.pos + n]
-        self.pos += n
-        try:
-            return raw.decode()
-        except UnicodeDecodeError:
-            raise FrameError(f"name {raw[:40]!r} is not UTF-8") from None
-
-    def records(self) -> list[bytes]:
-        """u32 count, count × u32 lengths, then the records' bytes concatenated."""
-        count = self.u32()
-        self.need(4 * count)
-        lengths = struct.unpack_from(f"<{count}I", self.data, self.pos)
-        self.pos += 4 * count
-        ends = list(accumulate(lengths, initial=self.pos))
-        self.need(ends[-1] - self.pos)
-        data = self.data
-        out = [data[a:b] for a, b in zip(ends, ends[1:], strict=False)]  # ends has one more item
-        self.pos = ends[-1]
-        return out
+def _pairs(items: object, kind: type, what: str) -> tuple[tuple[str, Any], ...]:
+    """A tuple of (name, value) pairs with str names and values of type `kind`."""
+    if type(items) is not tuple:
+        raise FrameError(f"result {what}s are not a tuple")
+    for item in items:
+        if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str or type(item[1]) is not kind:
+            raise FrameError(f"malformed result {what} entry {str(item)[:60]}")
+    return items  # type: ignore[return-value]
 
 
-def parse_result(payload: bytes) -> Result:
-    """RESULT payload → BatchOutput with processing_seconds = the child's own time."""
-    r = _Reader(payload)
-    processing_ns = r.u64()
+def parse_result(payload: bytes | bytearray | memoryview) -> Result:
+    """RESULT payload (one marshal object, docs/bridge.md) → BatchOutput.
+
+    marshal.loads makes each output record one `bytes` object, copied straight from the payload
+    (the shared memory's mapping), in C; the structure and every type is checked here.
+    """
+    try:
+        doc = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError) as exc:
+        raise FrameError(f"result payload is not marshal data: {exc}") from None
+    if type(doc) is not tuple or len(doc) != 4 or type(doc[0]) is not int or doc[0] < 0:
+        raise FrameError("result payload is not (processing_ns, streams, outcomes, stages)")
+    processing_ns, stream_items, outcome_items, stage_items = doc
     streams: dict[str, list[bytes]] = {name: [] for name in STREAMS}
-    for _ in range(r.u32()):
-        name = r.name()
+    for name, records in _pairs(stream_items, list, "stream"):
         if name not in streams:
             raise FrameError(f"unknown output stream {name!r}")
-        streams[name].extend(r.records())
+        if not set(map(type, records)) <= {bytes}:
+            raise FrameError(f"output stream {name!r} holds a record that is not bytes")
+        if streams[name]:
+            streams[name] += records
+        else:
+            streams[name] = records  # the list marshal.loads made: no copy
     outcomes: dict[str, int] = {}
-    for _ in range(r.u32()):
-        name = r.name()
-        outcomes[name] = outcomes.get(name, 0) + r.u64()
+    for name, count in _pairs(outcome_items, int, "outcome"):
+        if count < 0:
+            raise FrameError(f"negative outcome count {name!r}: {count}")
+        outcomes[name] = outcomes.get(name, 0) + count
     stage_ns: dict[str, int] = {}
-    for _ in range(r.u32()):
-        name = r.name()
+    for name, ns in _pairs(stage_items, int, "stage"):
         if name not in STAGES:
             raise FrameError(f"unknown stage {name!r}")
-        stage_ns[name] = r.u64()
-    if r.pos != len(payload):
-        raise FrameError(f"result frame has {len(payload) - r.pos} trailing bytes")
+        stage_ns[name] = ns
     output = BatchOutput(streams=streams, outcomes=outcomes, processing_seconds=processing_ns / 1e9)
     return Result(output, stage_ns)

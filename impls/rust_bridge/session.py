@@ -1,6 +1,6 @@
 """A Session backed by a long-lived child process speaking the bridge protocol (docs/bridge.md).
 
-All pipe I/O is non-blocking under one deadline per exchange (selectors), so a child that
+All pipe I/O is non-blocking under one deadline per exchange (poll), so a child that
 crashes, hangs, writes garbage or speaks another protocol version becomes a BridgeError naming
 the implementation, never a hung benchmark; the child is killed on any failure.
 """
@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import mmap
 import os
-import selectors
+import select
 import signal
 import subprocess
 import tempfile
@@ -28,8 +28,8 @@ from impls.rust_bridge import frames
 _PIPE_SIZES = (16 << 20, 4 << 20, 1 << 20)
 
 
-# Protocol 2: bulk payloads through a shared-memory file (docs/bridge.md, "Shared memory"); the
-# pipe carries only small control frames. PARTBENCH_BRIDGE_SHM=0 forces inline frames.
+# Bulk payloads go through a shared-memory file (docs/bridge.md, "Shared memory"); the pipe
+# carries only small control frames. PARTBENCH_BRIDGE_SHM=0 forces inline frames.
 _SHM_DIR = "/dev/shm"
 _SHM_INITIAL = 8 << 20
 _SHM_STEP = 1 << 20
@@ -54,6 +54,8 @@ class _SharedRegion:
 
     def covers(self, n: int, *, grow: bool) -> bool:
         """Map at least n bytes: re-map if the file grew; with grow, enlarge the file first."""
+        if n <= len(self.map):
+            return True  # the usual case: no system call
         size = os.fstat(self.fd).st_size
         if size < n and grow:
             size = (n + n // 4 + _SHM_STEP) // _SHM_STEP * _SHM_STEP
@@ -62,6 +64,16 @@ class _SharedRegion:
             self.map.close()
             self.map = mmap.mmap(self.fd, size)
         return n <= len(self.map)
+
+    def write(self, parts: list[bytes]) -> int:
+        """Concatenate parts at offset 0 (growing the file if needed); their total length."""
+        pos = 0
+        self.covers(sum(map(len, parts)), grow=True)
+        for part in parts:
+            end = pos + len(part)
+            self.map[pos:end] = part
+            pos = end
+        return pos
 
     def close(self) -> None:
         with contextlib.suppress(AttributeError, BufferError):
@@ -149,6 +161,10 @@ class BridgeSession:
         for fd in (self._wfd, self._rfd):
             os.set_blocking(fd, False)
             _grow_pipe(fd)
+        # One poll object for the session (the write side is registered only while a frame is
+        # too big for one write): cheaper per exchange than a new selector.
+        self._poll = select.poll()
+        self._poll.register(self._rfd, select.POLLIN)
 
         self._shm = _open_region()
         try:
@@ -179,19 +195,18 @@ class BridgeSession:
 
     def process_batch(self, batch: Sequence[Record]) -> BatchOutput:
         what = f"batch {self._batches}"
-        body = frames.batch_payload(batch)
+        parts = frames.batch_parts(batch)
         if self._shm is not None:
-            self._shm.covers(len(body), grow=True)
-            self._shm.map[: len(body)] = body
-            kind, payload = self._exchange(frames.BATCH_SHM, frames._U64.pack(len(body)), self._timeout_s, what)
-            if kind == frames.RESULT_SHM:
-                payload = self._shm_result(payload)
-                kind = frames.RESULT
+            length = self._shm.write(parts)
+            kind, payload = self._exchange(frames.BATCH_SHM, frames.U64.pack(length), self._timeout_s, what)
         else:
-            kind, payload = self._exchange(frames.BATCH, body, self._timeout_s, what)
-        if kind != frames.RESULT:
+            kind, payload = self._exchange(frames.BATCH, b"".join(parts), self._timeout_s, what)
+        if kind == frames.RESULT_SHM and self._shm is not None:
+            result = self._shm_result(payload)
+        elif kind == frames.RESULT:
+            result = self._checked(lambda: frames.parse_result(payload))
+        else:
             self._fail(f"expected a result frame for batch {self._batches}, got kind {chr(kind)!r}")
-        result = self._checked(lambda: frames.parse_result(payload))
         for stage, ns in result.stage_ns.items():
             self._stage_ns[stage] += ns
         total = sum(result.output.outcomes.values())
@@ -227,8 +242,8 @@ class BridgeSession:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _shm_result(self, control: bytes) -> bytes:
-        """The result payload a RESULT_SHM frame points at, copied out of the shared memory."""
+    def _shm_result(self, control: bytes) -> frames.Result:
+        """The result a RESULT_SHM frame points at, parsed straight from the shared memory."""
         assert self._shm is not None
         if len(control) != frames.SHM_RESULT.size:
             self._fail(f"malformed frame from the child: shared-memory result frame of {len(control)} bytes")
@@ -237,7 +252,15 @@ class BridgeSession:
             self._fail(
                 f"malformed frame from the child: result at {offset}+{length} is past the shared memory"
             )
-        return self._shm.map[offset : offset + length]
+        view = memoryview(self._shm.map)[offset : offset + length]
+        try:
+            return frames.parse_result(view)
+        except frames.FrameError as exc:
+            view.release()  # before _fail closes the mapping
+            self._fail(f"malformed frame from the child: {exc}")
+            raise  # unreachable: _fail raises
+        finally:
+            view.release()  # the mapping can be re-mapped or closed again
 
     def _stderr_tail(self) -> str:
         try:
@@ -266,58 +289,65 @@ class BridgeSession:
     def _exchange(self, kind: int, payload: bytes, timeout_s: float, what: str) -> tuple[int, bytes]:
         """Send one frame and read one back, both under one deadline.
 
-        The reply's body is read straight into a buffer of its announced size (os.readv), so a
-        multi-megabyte result is copied once from the pipe and once into `bytes`.
+        The frame is written at once when the pipe takes it (always, for the shared-memory control
+        frames); the reply's body is read straight into a buffer of its announced size (os.readv).
         """
         if self._failed is not None:
             raise BridgeError(f"{self.name}: session already failed ({self._failed})")
         deadline = time.monotonic() + timeout_s
         out = memoryview(frames.frame(kind, payload))
-        head = bytearray()
+        out = out[self._write(out) :]
+        if len(out):
+            self._poll.register(self._wfd, select.POLLOUT)
+        head = bytearray(frames.HEADER_LEN)
         header: frames.Header | None = None
-        body = bytearray()
+        buf = memoryview(head)
         got = 0
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._rfd, selectors.EVENT_READ)
-            if len(out):
-                sel.register(self._wfd, selectors.EVENT_WRITE)
+        try:
             while True:
-                if header is None and len(head) == frames.HEADER_LEN:
-                    header = self._parse_header(bytes(head))
-                    body = bytearray(header.length)
-                if header is not None and got == header.length:
-                    data = bytes(body)
-                    if header.kind == frames.ERROR:
-                        message = data.decode(errors="replace")
-                        self._fail(f"child reported an error during {what}: {message}{self._stderr_tail()}")
-                    return header.kind, data
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._fail(f"child did not answer {what} within {timeout_s:g} s (killed)")
-                for key, _ in sel.select(remaining):
-                    if key.fd == self._wfd:
-                        try:
-                            n = os.write(self._wfd, out)
-                        except BlockingIOError:
-                            continue
-                        except BrokenPipeError:
-                            n = len(out)  # the child is gone; the read side reports how
-                        out = out[n:]
+                for fd, _ in self._poll.poll(remaining * 1000):
+                    if fd == self._wfd:
+                        out = out[self._write(out) :]
                         if not len(out):
-                            sel.unregister(self._wfd)
+                            self._poll.unregister(self._wfd)
                         continue
-                    try:
+                    # Read what is there: the header, then (often in the same wake-up) the body.
+                    while True:
+                        try:
+                            n = os.readv(self._rfd, [buf[got:]])
+                        except BlockingIOError:
+                            break
+                        if n == 0:
+                            self._child_gone(what)
+                        got += n
+                        if got < len(buf):
+                            continue
                         if header is None:
-                            chunk = os.read(self._rfd, frames.HEADER_LEN - len(head))
-                            n = len(chunk)
-                            head += chunk
-                        else:
-                            n = os.readv(self._rfd, [memoryview(body)[got:]])
-                            got += n
-                    except BlockingIOError:
-                        continue
-                    if n == 0:
-                        self._child_gone(what)
+                            header = self._parse_header(bytes(head))
+                            buf = memoryview(bytearray(header.length))
+                            got = 0
+                            if header.length:
+                                continue
+                        data = bytes(buf)
+                        if header.kind == frames.ERROR:
+                            message = data.decode(errors="replace")
+                            self._fail(f"child reported an error during {what}: {message}{self._stderr_tail()}")
+                        return header.kind, data
+        finally:
+            if len(out):  # registered exactly while output is left
+                self._poll.unregister(self._wfd)
+
+    def _write(self, out: memoryview) -> int:
+        """Write what the pipe takes now; a gone child counts as all written (the read side reports it)."""
+        try:
+            return os.write(self._wfd, out)
+        except BlockingIOError:
+            return 0
+        except BrokenPipeError:
+            return len(out)
 
     def _parse_header(self, head: bytes) -> frames.Header:
         try:

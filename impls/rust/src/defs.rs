@@ -115,58 +115,93 @@ pub struct DefRow {
     pub property_type: Option<&'static str>,
 }
 
+/// Hashes byte-string keys with omap::key_hash (one multiply-mix per 16 bytes): ahash's
+/// portable fallback cost more per property name than the rest of the dedup (perf).
+#[derive(Default, Clone, Copy)]
+pub struct KeyHash;
+
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = (self.0.rotate_left(5) ^ crate::omap::key_hash(bytes)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, _len: usize) {} // the length is part of key_hash already
+}
+
+type Names = std::collections::HashMap<Str, DefRow, KeyHash>;
+
 /// Per-batch dedup: (team, kind, index or -1) → name → row; first occurrence wins.
 #[derive(Default)]
 pub struct Seen {
-    map: AHashMap<(i64, u8, i64), AHashMap<Str, DefRow>>,
+    map: AHashMap<(i64, u8, i64), Names>,
+}
+
+impl Seen {
+    fn add<'v>(&mut self, team: &Team, kind: u8, index: Option<i64>, members: impl Iterator<Item = (&'v [u8], &'v Value)>, now_ms: i64) {
+        let names = self.map.entry((team.id, kind, index.unwrap_or(-1))).or_default();
+        for (pname, value) in members {
+            if pname.len() > MAX_NAME_BYTES || names.contains_key(pname) {
+                continue;
+            }
+            names.insert(
+                pname.to_vec(),
+                DefRow {
+                    team_id: team.id,
+                    project_id: team.project_id.clone(),
+                    name: pname.to_vec(),
+                    kind,
+                    group_type_index: index,
+                    property_type: detect_type(pname, value, now_ms),
+                },
+            );
+        }
+    }
 }
 
 pub fn collect(seen: &mut Seen, team: &Team, name: &[u8], props: &Map, now_ms: i64) {
-    let mut candidates: Vec<(u8, Option<i64>, &[u8], &Value)> = Vec::new();
     if name == b"$groupidentify" {
         let index = props.get(b"$group_type".as_slice()).and_then(|t| team.type_index(t));
         if let (Some(Value::Object(gs)), Some(i)) = (props.get(b"$group_set".as_slice()), index) {
-            candidates.extend(gs.iter().map(|(k, v)| (GROUP, Some(i), k.as_slice(), v)));
-        }
-    } else {
-        for (k, v) in props.iter() {
-            if !skipped_event_key(k) {
-                candidates.push((EVENT, None, k, v));
+            if gs.len() <= MAX_ROWS_PER_EVENT {
+                seen.add(team, GROUP, Some(i), gs.iter().map(|(k, v)| (k.as_slice(), v)), now_ms);
             }
         }
-        for source in [b"$set".as_slice(), b"$set_once".as_slice()] {
-            if let Some(Value::Object(m)) = props.get(source) {
-                candidates.extend(m.iter().map(|(k, v)| (PERSON, None, k.as_slice(), v)));
-            }
-        }
-    }
-    if candidates.len() > MAX_ROWS_PER_EVENT {
         return;
     }
-    for (kind, index, pname, value) in candidates {
-        if pname.len() > MAX_NAME_BYTES {
-            continue;
-        }
-        let names = seen.map.entry((team.id, kind, index.unwrap_or(-1))).or_default();
-        if names.contains_key(pname) {
-            continue;
-        }
-        names.insert(
-            pname.to_vec(),
-            DefRow {
-                team_id: team.id,
-                project_id: team.project_id.clone(),
-                name: pname.to_vec(),
-                kind,
-                group_type_index: index,
-                property_type: detect_type(pname, value, now_ms),
-            },
-        );
+    // the reference counts every candidate row first and skips the event when there are too many
+    let person_sources = [b"$set".as_slice(), b"$set_once".as_slice()].map(|k| match props.get(k) {
+        Some(Value::Object(m)) => Some(&**m),
+        _ => None,
+    });
+    let person_rows: usize = person_sources.iter().flatten().map(|m| m.len()).sum();
+    // counted exactly only when the upper bound (every key a row) is over the limit
+    if props.len() + person_rows > MAX_ROWS_PER_EVENT
+        && props.iter().filter(|(k, _)| !skipped_event_key(k)).count() + person_rows > MAX_ROWS_PER_EVENT
+    {
+        return;
+    }
+    let event_members = props.iter().filter(|(k, _)| !skipped_event_key(k)).map(|(k, v)| (k.as_slice(), v));
+    seen.add(team, EVENT, None, event_members, now_ms);
+    if person_rows > 0 {
+        let person_members = person_sources.iter().flatten().flat_map(|m| m.iter().map(|(k, v)| (k.as_slice(), v)));
+        seen.add(team, PERSON, None, person_members, now_ms);
     }
 }
 
 pub fn sorted(seen: Seen) -> Vec<DefRow> {
-    let mut groups: Vec<((i64, u8, i64), AHashMap<Str, DefRow>)> = seen.map.into_iter().collect();
+    let mut groups: Vec<((i64, u8, i64), Names)> = seen.map.into_iter().collect();
     groups.sort_by_key(|(k, _)| *k);
     let mut out = Vec::new();
     for (_, names) in groups {

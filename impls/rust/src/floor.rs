@@ -12,6 +12,7 @@ pub struct Floor;
 
 impl Floor {
     pub fn new() -> Self {
+        crate::alloc::keep_freed_memory();
         Floor
     }
 }
@@ -19,53 +20,61 @@ impl Floor {
 const STAGE_DECODE: usize = 0;
 const STAGE_EMIT: usize = 11;
 
+/// One record: outer object, then its `data` string, parsed; None when either is not JSON.
+fn decode(r: &RecordRef<'_>) -> Option<(json::Map, Value)> {
+    let v = r.value?;
+    crate::scan::is_utf8(v).then_some(())?;
+    let Value::Object(outer) = json::parse(v).ok()? else { return None };
+    let data = outer.get(b"data".as_slice())?.as_str()?;
+    let inner = json::parse(data).ok()?;
+    Some((*outer, inner))
+}
+
+/// The outer object again, `data` re-encoded from the parsed inner value.
+fn encode(outer: &json::Map, inner: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    out.push(b'{');
+    for (k, (key, v)) in outer.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        json::write_str(&mut out, key);
+        out.push(b':');
+        if key.as_slice() == b"data" {
+            // the same one-pass JSON-in-a-string writer the full pipeline uses
+            json::write_value_as_str(&mut out, inner);
+        } else {
+            json::write_value(&mut out, v);
+        }
+    }
+    out.push(b'}');
+    out
+}
+
 impl Mode for Floor {
+    /// Record by record, like the full pipeline (each record's tree is encoded while in cache).
     fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult {
-        let mut stage_ns = vec![0u64; STAGES.len()];
-        let t0 = instrument.then(Instant::now);
-        // decode: outer object, then the `data` string inside it
-        let decoded: Vec<Option<(json::Map, Value)>> = records
-            .iter()
-            .map(|r| {
-                let v = r.value?;
-                std::str::from_utf8(v).ok()?;
-                let Value::Object(outer) = json::parse(v).ok()? else { return None };
-                let data = outer.get(b"data".as_slice())?.as_str()?;
-                let inner = json::parse(data).ok()?;
-                Some((*outer, inner))
-            })
-            .collect();
-        let t1 = instrument.then(Instant::now);
-        // emit: the outer object again, `data` re-encoded from the parsed inner value
+        let mut stage_ticks = vec![0u64; STAGES.len()];
+        let started = instrument.then(Instant::now);
         let mut events = Vec::with_capacity(records.len());
         let mut failed = 0u64;
-        for d in &decoded {
-            let Some((outer, inner)) = d else {
-                failed += 1;
-                continue;
-            };
-            let mut out = Vec::with_capacity(4096);
-            out.push(b'{');
-            for (k, (key, v)) in outer.iter().enumerate() {
-                if k > 0 {
-                    out.push(b',');
-                }
-                json::write_str(&mut out, key);
-                out.push(b':');
-                if key.as_slice() == b"data" {
-                    // the same one-pass JSON-in-a-string writer the full pipeline uses
-                    json::write_value_as_str(&mut out, inner);
-                } else {
-                    json::write_value(&mut out, v);
-                }
+        for r in records {
+            let t0 = crate::pipeline::ticks();
+            let decoded = decode(r);
+            let t1 = crate::pipeline::ticks();
+            match decoded {
+                Some((outer, inner)) => events.push(encode(&outer, &inner)),
+                None => failed += 1,
             }
-            out.push(b'}');
-            events.push(out);
+            if instrument {
+                stage_ticks[STAGE_DECODE] += t1 - t0;
+                stage_ticks[STAGE_EMIT] += crate::pipeline::ticks() - t1;
+            }
         }
-        if let (Some(t0), Some(t1)) = (t0, t1) {
-            stage_ns[STAGE_DECODE] = (t1 - t0).as_nanos() as u64;
-            stage_ns[STAGE_EMIT] = t1.elapsed().as_nanos() as u64;
-        }
+        let stage_ns = match started {
+            Some(s) => crate::pipeline::ticks_to_ns(&stage_ticks, s.elapsed().as_nanos() as u64),
+            None => stage_ticks,
+        };
         let mut streams: Vec<Vec<Vec<u8>>> = vec![Vec::new(); STREAMS.len()];
         let n_events = events.len() as u64;
         streams[0] = events;

@@ -365,6 +365,11 @@ pub struct PropSpans {
     pub data_lit: Option<(u32, u32)>,
     /// number of `"` and `\\` characters in the whole text (valid after a successful parse)
     pub qb_total: u64,
+    /// parsing an outer record: the `data` literal has no escape but `\\"`, `\\\\` and `\\/`, so its
+    /// text holds no control character (the inner parse then skips that scan)
+    pub data_plain: bool,
+    /// set by the caller before parsing: the input is known to hold no byte below 0x20
+    pub known_no_controls: bool,
     want_members: bool,
 }
 
@@ -384,6 +389,7 @@ pub fn parse_recording(input: &[u8], spans: &mut PropSpans) -> Result<Value, Par
 pub fn parse_locating_data(input: &[u8], spans: &mut PropSpans) -> Result<Value, ParseError> {
     spans.want_members = false;
     spans.data_lit = None;
+    spans.data_plain = false;
     parse_impl(input, Some(spans))
 }
 
@@ -415,6 +421,7 @@ thread_local! {
 }
 
 fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> Result<Value, ParseError> {
+    let known = spans.as_ref().is_some_and(|s| s.known_no_controls);
     let bufs = BUFFERS.with(|c| c.take()).unwrap_or_default();
     let Buffers { scratch, items, strbuf } = *bufs;
     let mut p = Parser::<R> {
@@ -424,7 +431,8 @@ fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> R
         scratch,
         items,
         strbuf,
-        no_controls: !crate::scan::any_control(input),
+        no_controls: known || !crate::scan::any_control(input),
+        ctl_escapes: 0,
         rec_next: false,
         noncanon: 0,
         qb: 0,
@@ -461,6 +469,8 @@ struct Parser<'a, const R: u8> {
     strbuf: Vec<u8>,
     /// the input has no byte below 0x20 at all (compact JSON): strings can skip that check
     no_controls: bool,
+    /// escapes that may yield a control character (`\\b \\f \\n \\r \\t \\uXXXX`) seen so far
+    ctl_escapes: u32,
     /// the next object parsed is that `properties` object
     rec_next: bool,
     /// things seen so far that the canonical encoder would spell differently from the input:
@@ -694,8 +704,78 @@ impl<'a, const R: u8> Parser<'a, R> {
         Ok(Value::Object(Box::new(map)))
     }
 
+    /// One member `"key":value` followed by `,` or `}` in the commonest spelling — a key and a
+    /// string value each under 32 bytes without escapes, or a small non-negative integer, or a
+    /// literal, no whitespace — parsed in one straight run; false (nothing consumed) otherwise.
+    ///
+    /// Why: most members of event properties are spelled so, and the general path's per-member
+    /// work (whitespace checks, a value() call returning through the stack, separate checks of
+    /// each delimiter) was most of the parser's instructions (callgrind, parser ~90 instructions
+    /// per token).
+    #[inline(always)]
+    fn plain_member(&mut self, record: bool) -> bool {
+        let b = self.b;
+        let start = self.i;
+        if !self.no_controls || b.get(start) != Some(&b'"') || (R != 0 && self.depth == 1) {
+            return false;
+        }
+        let Some(klen) = crate::scan::plain_string_len(b, start + 1) else { return false };
+        let colon = start + 2 + klen;
+        if b.get(colon) != Some(&b':') {
+            return false;
+        }
+        let vstart = colon + 1;
+        let (value, end, quotes) = match b.get(vstart) {
+            Some(b'"') => {
+                let Some(vlen) = crate::scan::plain_string_len(b, vstart + 1) else { return false };
+                (Value::Str(JStr::from_slice(&b[vstart + 1..vstart + 1 + vlen])), vstart + 2 + vlen, 4)
+            }
+            Some(b'1'..=b'9') => {
+                let mut i = vstart;
+                let mut n: i64 = 0;
+                while i < b.len() && b[i].is_ascii_digit() && i - vstart < 18 {
+                    n = n * 10 + (b[i] - b'0') as i64;
+                    i += 1;
+                }
+                (Value::Int(n), i, 2)
+            }
+            Some(b't') if b[vstart..].starts_with(b"true") => (Value::Bool(true), vstart + 4, 2),
+            Some(b'f') if b[vstart..].starts_with(b"false") => (Value::Bool(false), vstart + 5, 2),
+            Some(b'n') if b[vstart..].starts_with(b"null") => (Value::Null, vstart + 4, 2),
+            _ => return false,
+        };
+        if !matches!(b.get(end), Some(b',' | b'}')) {
+            return false; // e.g. a longer number, a fraction: the general path decides
+        }
+        if R == 2 {
+            self.qb += quotes;
+            if record {
+                self.spans.members.push(MemberSpan {
+                    start: start as u32,
+                    key_end: (colon - 1) as u32,
+                    end: end as u32,
+                    qb_start: (self.qb - quotes) as u32,
+                    qb_end: self.qb as u32,
+                    canonical: true,
+                });
+            }
+        }
+        self.scratch.push((JStr::from_slice(&b[start + 1..start + 1 + klen]), value));
+        self.i = end;
+        true
+    }
+
     fn members(&mut self, record: bool) -> Result<(), ParseError> {
         loop {
+            if self.plain_member(record) {
+                // the delimiter after it, as below
+                let c = self.b[self.i];
+                self.i += 1;
+                if c == b'}' {
+                    return Ok(());
+                }
+                continue;
+            }
             self.skip_ws();
             if self.peek() != Some(b'"') {
                 return Err(self.err("expecting property name enclosed in double quotes"));
@@ -721,16 +801,19 @@ impl<'a, const R: u8> Parser<'a, R> {
                     self.rec_next = self.peek() == Some(b'{');
                 } else if R == 1 && key == b"data" {
                     self.spans.data_lit = None;
+                    self.spans.data_plain = false;
                     if self.peek() == Some(b'"') {
                         data_at = Some(self.i + 1);
                     }
                 }
             }
+            let ctl0 = self.ctl_escapes;
             let v = self.value()?;
             self.rec_next = false;
             if R == 1 && data_at.is_some() {
                 let a = data_at.unwrap();
                 self.spans.data_lit = Some((a as u32, (self.i - 1) as u32));
+                self.spans.data_plain = self.ctl_escapes == ctl0;
             }
             if record {
                 let key_plain = key.len() == key_end - start - 1;
@@ -818,6 +901,13 @@ impl<'a, const R: u8> Parser<'a, R> {
                     o = out.len();
                 }
             }
+            // whole blocks holding only `\"` escapes (JSON in JSON), branch-free per block
+            #[cfg(target_arch = "x86_64")]
+            if R != 2 && crate::scan::have_ssse3() {
+                // SAFETY: SSSE3 checked; stores at o <= i - start stay within the capacity
+                // reserved above (b.len() - start), see unescape_quote_blocks.
+                (i, o) = unsafe { crate::scan::unescape_quote_blocks(b, i, out.as_mut_ptr(), o) };
+            }
             // the run up to the next `"` or `\\`: stored sixteen bytes at a time, then tested
             // (why: one escape every few bytes in JSON-in-JSON; a scan plus a memcpy call per run
             // cost more than the bytes)
@@ -873,6 +963,7 @@ impl<'a, const R: u8> Parser<'a, R> {
             self.noncanon += 1;
             self.qb += if e == b'"' || e == b'\\' { 2 } else { 1 };
         }
+        self.ctl_escapes += !matches!(e, b'"' | b'\\' | b'/') as u32;
         match e {
             b'"' => out.push(b'"'),
             b'\\' => out.push(b'\\'),
@@ -909,10 +1000,26 @@ impl<'a, const R: u8> Parser<'a, R> {
     }
 
     /// After the opening quote. Raw control characters are errors (Python's strict mode).
+    ///
+    /// The short-string case is inlined into the callers: returning a JStr through the stack
+    /// from a call, written in pieces and read back whole, stalled on store forwarding (perf
+    /// annotate: the loads right after `call string` were the parser's hottest instructions).
+    #[inline(always)]
     fn string(&mut self) -> Result<JStr, ParseError> {
         if R == 2 {
             self.qb += 2;
         }
+        if self.no_controls {
+            if let Some((k, v)) = crate::scan::short_string(self.b, self.i) {
+                self.i += k + 1;
+                return Ok(JStr::from_padded16(k, v));
+            }
+        }
+        self.string_slow()
+    }
+
+    #[inline(never)]
+    fn string_slow(&mut self) -> Result<JStr, ParseError> {
         let b = self.b;
         let start = self.i;
         let mut i = start;
@@ -1111,6 +1218,19 @@ fn push_u_escape_g<const DOUBLE: bool>(out: &mut Vec<u8>, u: u32) {
 fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
     push_quote::<DOUBLE>(out);
     let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    if !DOUBLE && s.len() >= 64 && crate::scan::have_ssse3() {
+        // long strings (the overflow lane's whole values): escape-dense blocks without a branch
+        // per escape
+        out.reserve(2 * s.len() + 32);
+        // SAFETY: SSSE3 checked; the reserve gives escape_quote_blocks its room; bytes up to the
+        // returned o were written.
+        unsafe {
+            let (ni, o) = crate::scan::escape_quote_blocks(s, 0, out.as_mut_ptr(), out.len());
+            out.set_len(o);
+            i = ni;
+        }
+    }
     loop {
         // copies the plain run itself (no separate memcpy of s[run..i])
         i = crate::scan::copy_plain(s, i, out);
@@ -1508,6 +1628,34 @@ mod tests {
 
     fn rt(s: &str) -> String {
         String::from_utf8(to_bytes(&parse(s.as_bytes()).unwrap())).unwrap()
+    }
+
+    /// Strings dense in `"` and `\\` (escapes at every offset of a 16-byte block, across block
+    /// ends, next to the closing quote) survive write_str then parse unchanged: the unescape
+    /// paths (scan::unescape_quote_blocks and the scalar loop) agree with the writer.
+    #[test]
+    fn escape_dense_strings_round_trip() {
+        let mut seed: u64 = 12345;
+        // with backslashes (scalar paths) and without (every escape a `\"`: the block path)
+        for (len, alphabet) in (0..200).flat_map(|n| [(n, &b"a\"\\x\"/\n"[..]), (n, &b"a\"x\"/"[..])]) {
+            for _ in 0..20 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        alphabet[(seed >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                let mut lit = Vec::new();
+                write_str(&mut lit, &s);
+                // twice: a string inside a string, as `data` is
+                let mut outer = Vec::new();
+                write_str(&mut outer, &lit);
+                let Value::Str(once) = parse(&outer).unwrap() else { panic!() };
+                assert_eq!(once.as_slice(), lit.as_slice());
+                let Value::Str(back) = parse(&lit).unwrap() else { panic!() };
+                assert_eq!(back.as_slice(), s.as_slice());
+            }
+        }
     }
 
     #[test]

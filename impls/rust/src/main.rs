@@ -3,7 +3,8 @@
 //!
 //! Usage: `partbench-rust` (then speak the protocol on stdin/stdout).
 //! Test-only fault injection (used by the bridge's failure tests, never by the harness):
-//! `--fault crash|hang|garbage|bad-version|hang-hello [--fault-after N]`.
+//! `--fault crash|hang|garbage|bad-version|hang-hello [--fault-after N]`; and `--echo` (records come
+//! back as they were parsed, for the bridge's exactness test).
 
 mod alloc;
 mod context;
@@ -77,10 +78,11 @@ enum Fault {
 struct Args {
     fault: Fault,
     fault_after: u64,
+    echo: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { fault: Fault::None, fault_after: 0 };
+    let mut args = Args { fault: Fault::None, fault_after: 0, echo: false };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -100,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
                     .and_then(|s| s.parse().ok())
                     .ok_or("--fault-after needs a number")?
             }
+            "--echo" => args.echo = true,
             "--version" => {
                 println!("partbench-rust {} (bridge protocol {PROTOCOL_VERSION})", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
@@ -202,6 +205,7 @@ fn main() {
         Err(e) => fail(&mut output, &format!("reading context: {e}"), 2),
     }
     let mut mode: Box<dyn Mode> = match mode_name {
+        _ if args.echo => Box::new(protocol::Echo),
         "floor" => Box::new(floor::Floor::new()),
         _ => match pipeline::Pipeline::from_context_json(&buf) {
             Ok(p) => Box::new(p),
@@ -214,6 +218,7 @@ fn main() {
 
     // 3. BATCH → RESULT, until QUIT or end of input.
     let mut response: Vec<u8> = Vec::new();
+    let mut parser = BatchParser::default();
     let mut batches: u64 = 0;
     loop {
         let kind = match read_frame(&mut input, &mut buf) {
@@ -255,7 +260,7 @@ fn main() {
             &buf
         };
         let input_len = payload.len();
-        let records = match parse_batch(payload) {
+        let records = match parser.parse(payload) {
             Ok(r) => r,
             Err(e) => fail(&mut output, &e, 2),
         };
@@ -274,25 +279,33 @@ fn main() {
                 fail(&mut output, &format!("panic in batch {batches}: {msg}"), 1)
             }
         };
-        let stage_names: &[&str] = if instrument { &STAGES } else { &[] };
-        encode_result(&mut response, &result, ns, &STREAMS, stage_names);
+        // The records borrow the shared memory, which writing the result may re-map.
         drop(records);
+        let stage_names: &[&str] = if instrument { &STAGES } else { &[] };
         let sent = if in_shm {
-            // the result goes after the batch (64-byte aligned); the batch is not needed any more
+            // Straight into the shared memory after the batch (64-byte aligned; the batch is not
+            // needed any more): sized first, then written, no intermediate buffer.
             let at = (input_len + 63) & !63;
-            if let Err(e) = shm.as_mut().unwrap().write_at(at, &response) {
-                fail(&mut output, &e, 2);
+            let mut size = Count(0);
+            encode_result(&mut size, &result, ns, &STREAMS, stage_names);
+            match shm.as_mut().unwrap().output(at, size.0) {
+                Ok(buf) => encode_result(&mut Fill { buf, pos: 0 }, &result, ns, &STREAMS, stage_names),
+                Err(e) => fail(&mut output, &e, 2),
             }
             let mut ctl = [0u8; 16];
             ctl[..8].copy_from_slice(&(at as u64).to_le_bytes());
-            ctl[8..].copy_from_slice(&(response.len() as u64).to_le_bytes());
+            ctl[8..].copy_from_slice(&(size.0 as u64).to_le_bytes());
             write_frame(&mut output, RESULT_SHM, &ctl)
         } else {
+            response.clear();
+            encode_result(&mut response, &result, ns, &STREAMS, stage_names);
             write_frame(&mut output, RESULT, &response)
         };
         if sent.is_err() {
             std::process::exit(1);
         }
+        // Freed after answering: this overlaps with the parent reading the result.
+        drop(result);
         batches += 1;
     }
 }

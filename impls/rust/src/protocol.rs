@@ -1,11 +1,13 @@
-//! The bridge's framing protocol, version 2 (docs/bridge.md is the specification).
+//! The bridge's framing protocol, version 3 (docs/bridge.md is the specification).
 //!
 //! Every frame: magic `PBRG`, one kind byte, payload length (u32 little-endian), payload.
-//! All integers are little-endian.
+//! All integers are little-endian. The batch and result payloads use CPython's `marshal` format
+//! (see `BatchParser` below): the parent builds and reads it in C (`marshal.dumps` / `marshal.loads`)
+//! instead of one Python operation per field.
 
 use std::io::{self, Read, Write};
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 pub const MAGIC: &[u8; 4] = b"PBRG";
 pub const HEADER_LEN: usize = 9;
 /// Refuse absurd lengths instead of trying to allocate them (a malformed frame).
@@ -18,9 +20,9 @@ pub const BATCH: u8 = b'B';
 pub const RESULT: u8 = b'R';
 pub const ERROR: u8 = b'E';
 pub const QUIT: u8 = b'Q';
-/// Protocol 2: the batch payload is in shared memory (frame payload: u64 length, at offset 0).
+/// The batch payload is in shared memory (frame payload: u64 length, at offset 0).
 pub const BATCH_SHM: u8 = b'b';
-/// Protocol 2: the result payload is in shared memory (frame payload: u64 offset, u64 length).
+/// The result payload is in shared memory (frame payload: u64 offset, u64 length).
 pub const RESULT_SHM: u8 = b'r';
 
 /// Read one frame into `buf`; Ok(None) on a clean end of input before any byte of a frame.
@@ -59,8 +61,16 @@ pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<(
     head[..4].copy_from_slice(MAGIC);
     head[4] = kind;
     head[5..9].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    w.write_all(&head)?;
-    w.write_all(payload)?;
+    if payload.len() <= 256 {
+        // one write for a small frame: two would wake the parent twice
+        let mut small = [0u8; HEADER_LEN + 256];
+        small[..HEADER_LEN].copy_from_slice(&head);
+        small[HEADER_LEN..HEADER_LEN + payload.len()].copy_from_slice(payload);
+        w.write_all(&small[..HEADER_LEN + payload.len()])?;
+    } else {
+        w.write_all(&head)?;
+        w.write_all(payload)?;
+    }
     w.flush()
 }
 
@@ -72,6 +82,34 @@ pub struct RecordRef<'a> {
     pub headers: Vec<(&'a [u8], &'a [u8])>,
     pub value: Option<&'a [u8]>,
 }
+
+/// One decoded marshal value; bytes and strings are (start, length) in the marshal data, tuples
+/// and lists a range of `BatchParser::arena` (their items, contiguous), so a back-reference is a
+/// copy and the arena can be kept from batch to batch (no lifetime, no re-allocation).
+#[derive(Clone, Copy)]
+enum V {
+    None,
+    Int(i64),
+    Bytes(u32, u32),
+    Str(u32, u32),
+    Seq(u32, u32),
+}
+
+/// Decodes the batch payload. Its marshal part uses the part of CPython's marshal format
+/// (version 4, Python/marshal.c) that `marshal.dumps(columns, 4)` produces for the columns: `N`
+/// None; `i` int (i32); `l` long (i32 signed digit count, then 15-bit digits as u16, least
+/// significant first); `s` bytes (u32 length); strings `u` `t` `a` `A` (u32 length) and `z` `Z`
+/// (u8 length), UTF-8; tuples and lists `(` `[` (u32 count) and `)` (u8 count); back-references:
+/// a type byte with bit 0x80 set adds the object to a table (numbered in the order the flags
+/// appear, a tuple before its items), and `r` u32 index stands for that object again (repeated
+/// header names and values are mostly references).
+#[derive(Default)]
+pub struct BatchParser {
+    arena: Vec<V>,
+    refs: Vec<Option<V>>,
+}
+
+const MAX_DEPTH: usize = 16;
 
 struct Cursor<'a> {
     b: &'a [u8],
@@ -87,70 +125,162 @@ impl<'a> Cursor<'a> {
         self.i += n;
         Ok(s)
     }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
     fn u32(&mut self) -> Result<u32, String> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
-    /// `n` little-endian 8-byte (or 4-byte) integers
-    fn array8(&mut self, n: usize) -> Result<Vec<i64>, String> {
-        let raw = self.take(n.checked_mul(8).ok_or("count overflow")?)?;
-        Ok(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect())
+    fn i32(&mut self) -> Result<i32, String> {
+        Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
-    fn array4(&mut self, n: usize) -> Result<Vec<i32>, String> {
-        let raw = self.take(n.checked_mul(4).ok_or("count overflow")?)?;
-        Ok(raw.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect())
-    }
-    /// A lengths array (-1 = null when `nullable`) followed by the concatenated bytes.
-    fn column(&mut self, n: usize, nullable: bool) -> Result<Vec<Option<&'a [u8]>>, String> {
-        let lengths = self.array4(n)?;
-        let mut total: usize = 0;
-        for &l in &lengths {
-            if l < 0 && !(nullable && l == -1) {
-                return Err(format!("bad length {l} in batch frame"));
-            }
-            total += l.max(0) as usize;
-        }
-        let mut data = self.take(total)?;
-        Ok(lengths
-            .iter()
-            .map(|&l| {
-                if l < 0 {
-                    None
-                } else {
-                    let (head, rest) = data.split_at(l as usize);
-                    data = rest;
-                    Some(head)
-                }
-            })
-            .collect())
+    /// (start, length) of the next n bytes
+    fn span(&mut self, n: usize) -> Result<(u32, u32), String> {
+        let at = self.i;
+        self.take(n)?;
+        Ok((at as u32, n as u32))
     }
 }
 
-/// Batch payload (columnar): u32 n; n × i64 offsets; n × i64 timestamps; keys (n × i32 lengths,
-/// -1 = null, then the bytes concatenated); values (likewise); n × u32 header counts; then for the
-/// H headers in record order: H × u32 name lengths, names, H × u32 value lengths, values.
-pub fn parse_batch(payload: &[u8]) -> Result<Vec<RecordRef<'_>>, String> {
-    let mut c = Cursor { b: payload, i: 0 };
-    let n = c.u32()? as usize;
-    let offsets = c.array8(n)?;
-    let timestamps = c.array8(n)?;
-    let keys = c.column(n, true)?;
-    let values = c.column(n, true)?;
-    let counts = c.array4(n)?;
-    let total_headers: usize = counts.iter().map(|&h| h as u32 as usize).sum();
-    let names = c.column(total_headers, false)?;
-    let header_values = c.column(total_headers, false)?;
-    if c.i != payload.len() {
-        return Err(format!("batch frame has {} trailing bytes", payload.len() - c.i));
+impl BatchParser {
+    /// Decode one value into `arena[out]` (stored in place: returning the small enum through
+    /// memory stalled on store forwarding, a third of the parse).
+    fn value(&mut self, c: &mut Cursor<'_>, depth: usize, out: usize) -> Result<(), String> {
+        let at = c.i;
+        let code = c.u8()?;
+        if depth > MAX_DEPTH {
+            return Err(format!("batch frame: marshal data nested too deep at byte {at}"));
+        }
+        let slot = (code & 0x80 != 0).then(|| {
+            self.refs.push(None);
+            self.refs.len() - 1
+        });
+        let v = match code & 0x7f {
+            b'N' => V::None,
+            b'i' => V::Int(c.i32()? as i64),
+            b'l' => {
+                let n = c.i32()?;
+                let digits = c.take(2 * n.unsigned_abs() as usize)?;
+                let mut v: i128 = 0;
+                for (k, d) in digits.chunks_exact(2).enumerate() {
+                    let d = u16::from_le_bytes([d[0], d[1]]);
+                    if d >= 1 << 15 || k >= 5 {
+                        return Err(format!("batch frame: integer out of range at byte {at}"));
+                    }
+                    v |= (d as i128) << (15 * k);
+                }
+                let v = if n < 0 { -v } else { v };
+                V::Int(i64::try_from(v).map_err(|_| format!("batch frame: integer out of range at byte {at}"))?)
+            }
+            b's' => {
+                let n = c.u32()? as usize;
+                let (a, n) = c.span(n)?;
+                V::Bytes(a, n)
+            }
+            t @ (b'u' | b't' | b'a' | b'A' | b'z' | b'Z') => {
+                let n = if matches!(t, b'z' | b'Z') { c.u8()? as usize } else { c.u32()? as usize };
+                let (a, n) = c.span(n)?;
+                V::Str(a, n)
+            }
+            t @ (b'(' | b'[' | b')') => {
+                let n = if t == b')' { c.u8()? as usize } else { c.u32()? as usize };
+                if n > c.b.len() - c.i {
+                    return Err(format!("batch frame: {n} items cannot fit at byte {at}"));
+                }
+                // the items' slots first (contiguous), nested sequences' items after them
+                let start = self.arena.len();
+                self.arena.resize(start + n, V::None);
+                for k in 0..n {
+                    self.value(c, depth + 1, start + k)?;
+                }
+                V::Seq(start as u32, n as u32)
+            }
+            b'r' if slot.is_none() => {
+                let k = c.u32()? as usize;
+                match self.refs.get(k) {
+                    Some(Some(v)) => *v,
+                    _ => return Err(format!("batch frame: bad marshal back-reference {k} at byte {at}")),
+                }
+            }
+            t => return Err(format!("batch frame: unexpected marshal type {:?} at byte {at}", t as char)),
+        };
+        if let Some(s) = slot {
+            self.refs[s] = Some(v);
+        }
+        self.arena[out] = v;
+        Ok(())
     }
-    let mut h = 0;
-    let mut out = Vec::with_capacity(n);
-    for k in 0..n {
-        let count = counts[k] as u32 as usize;
-        let headers = (h..h + count).map(|j| (names[j].unwrap(), header_values[j].unwrap())).collect();
-        h += count;
-        out.push(RecordRef { offset: offsets[k], timestamp_ms: timestamps[k], key: keys[k], headers, value: values[k] });
+
+    fn seq(&self, v: V, what: &str) -> Result<&[V], String> {
+        match v {
+            V::Seq(start, n) => Ok(&self.arena[start as usize..(start + n) as usize]),
+            _ => Err(format!("batch frame: {what} is not a tuple")),
+        }
     }
-    Ok(out)
+
+    /// Batch payload: u32 m; m bytes of marshal (version 4) holding a 4-tuple of n-tuples
+    /// (offsets, timestamps, keys: bytes or None, headers: tuples of (name str, value bytes)
+    /// pairs); n × i32 value lengths (-1 = None); the values concatenated.
+    pub fn parse<'a>(&mut self, payload: &'a [u8]) -> Result<Vec<RecordRef<'a>>, String> {
+        self.arena.clear();
+        self.refs.clear();
+        let mut outer = Cursor { b: payload, i: 0 };
+        let m = outer.u32()? as usize;
+        let cols = outer.take(m)?;
+        let mut c = Cursor { b: cols, i: 0 };
+        self.arena.push(V::None);
+        self.value(&mut c, 0, 0)?;
+        if c.i != m {
+            return Err(format!("batch frame: {} bytes after the marshal columns", m - c.i));
+        }
+        let &[offsets, timestamps, keys, headers] = self.seq(self.arena[0], "the columns")? else {
+            return Err("batch frame: the columns are not a 4-tuple".into());
+        };
+        let (offsets, timestamps) = (self.seq(offsets, "offsets")?, self.seq(timestamps, "timestamps")?);
+        let (keys, headers) = (self.seq(keys, "keys")?, self.seq(headers, "headers")?);
+        let n = offsets.len();
+        if timestamps.len() != n || keys.len() != n || headers.len() != n {
+            return Err("batch frame: columns of different lengths".into());
+        }
+        let at = |a: u32, n: u32| &cols[a as usize..(a + n) as usize];
+        let int = |v: V, what: &str| match v {
+            V::Int(i) => Ok(i),
+            _ => Err(format!("batch frame: {what} is not an int")),
+        };
+        let lengths = outer.take(n.checked_mul(4).ok_or("count overflow")?)?;
+        let mut out = Vec::with_capacity(n);
+        for k in 0..n {
+            let pairs = self.seq(headers[k], "a record's headers")?;
+            let mut hs = Vec::with_capacity(pairs.len());
+            for &pair in pairs {
+                match self.seq(pair, "a header")? {
+                    &[V::Str(a, an), V::Bytes(b, bn)] => hs.push((at(a, an), at(b, bn))),
+                    _ => return Err("batch frame: a header is not a (str, bytes) pair".into()),
+                }
+            }
+            let value = match i32::from_le_bytes(lengths[4 * k..4 * k + 4].try_into().unwrap()) {
+                -1 => None,
+                l if l >= 0 => Some(outer.take(l as usize)?),
+                l => return Err(format!("bad value length {l} in batch frame")),
+            };
+            let key = match keys[k] {
+                V::None => None,
+                V::Bytes(a, an) => Some(at(a, an)),
+                _ => return Err("batch frame: a key is not bytes or None".into()),
+            };
+            out.push(RecordRef {
+                offset: int(offsets[k], "an offset")?,
+                timestamp_ms: int(timestamps[k], "a timestamp")?,
+                key,
+                headers: hs,
+                value,
+            });
+        }
+        if outer.i != payload.len() {
+            return Err(format!("batch frame has {} trailing bytes", payload.len() - outer.i));
+        }
+        Ok(out)
+    }
 }
 
 /// What one batch produced, in the order of impls.base.STREAMS / STAGES.
@@ -160,36 +290,139 @@ pub struct BatchResult {
     pub stage_ns: Vec<u64>,
 }
 
-fn put_name(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
+/// Where an encoder's bytes go: counted first (to size the shared memory), then written.
+pub trait Out {
+    fn put(&mut self, data: &[u8]);
 }
 
-/// Result payload: u64 processing ns; u32 stream count × (name, u32 record count, count × u32
-/// lengths, the records' bytes concatenated); u32 outcome count × (name, u64 count); u32 stage
-/// count × (name, u64 ns). Names are u32 length + UTF-8.
-pub fn encode_result(out: &mut Vec<u8>, r: &BatchResult, processing_ns: u64, stream_names: &[&str], stage_names: &[&str]) {
-    out.clear();
-    out.extend_from_slice(&processing_ns.to_le_bytes());
-    out.extend_from_slice(&(stream_names.len() as u32).to_le_bytes());
+/// Counts bytes only.
+pub struct Count(pub usize);
+
+impl Out for Count {
+    fn put(&mut self, data: &[u8]) {
+        self.0 += data.len();
+    }
+}
+
+impl Out for Vec<u8> {
+    fn put(&mut self, data: &[u8]) {
+        self.extend_from_slice(data);
+    }
+}
+
+/// Fills a slice exactly `Count` bytes long (the result, straight into the shared memory).
+pub struct Fill<'a> {
+    pub buf: &'a mut [u8],
+    pub pos: usize,
+}
+
+impl Out for Fill<'_> {
+    fn put(&mut self, data: &[u8]) {
+        self.buf[self.pos..self.pos + data.len()].copy_from_slice(data);
+        self.pos += data.len();
+    }
+}
+
+/// Writers for marshal's plain types (no back-references; what `marshal.loads` reads back).
+fn typed(o: &mut impl Out, code: u8, n: usize) {
+    let mut b = [code, 0, 0, 0, 0];
+    b[1..].copy_from_slice(&(n as u32).to_le_bytes());
+    o.put(&b);
+}
+
+fn m_tuple(o: &mut impl Out, n: usize) {
+    typed(o, b'(', n);
+}
+
+fn m_bytes(o: &mut impl Out, data: &[u8]) {
+    typed(o, b's', data.len());
+    o.put(data);
+}
+
+fn m_str(o: &mut impl Out, s: &[u8]) {
+    typed(o, b'u', s.len());
+    o.put(s);
+}
+
+fn m_opt_bytes(o: &mut impl Out, data: Option<&[u8]>) {
+    match data {
+        Some(d) => m_bytes(o, d),
+        None => o.put(b"N"),
+    }
+}
+
+/// An int: `i` when it fits in an i32, else `l` with 15-bit digits.
+fn m_int(o: &mut impl Out, negative: bool, magnitude: u64) {
+    if magnitude <= i32::MAX as u64 {
+        let v = if negative { -(magnitude as i64) } else { magnitude as i64 } as i32;
+        o.put(b"i");
+        o.put(&v.to_le_bytes());
+        return;
+    }
+    let digits = (64 - magnitude.leading_zeros() as usize).div_ceil(15);
+    let n = if negative { -(digits as i32) } else { digits as i32 };
+    o.put(b"l");
+    o.put(&n.to_le_bytes());
+    for k in 0..digits {
+        o.put(&(((magnitude >> (15 * k)) & 0x7fff) as u16).to_le_bytes());
+    }
+}
+
+/// Result payload: one marshal object, (processing_ns, ((stream name, [record bytes, …]), …),
+/// ((outcome name, count), …), ((stage name, ns), …)); stages only when instrumented.
+pub fn encode_result(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stream_names: &[&str], stage_names: &[&str]) {
+    m_tuple(o, 4);
+    m_int(o, false, processing_ns);
+    m_tuple(o, stream_names.len().min(r.streams.len()));
     for (name, recs) in stream_names.iter().zip(&r.streams) {
-        put_name(out, name);
-        out.extend_from_slice(&(recs.len() as u32).to_le_bytes());
+        m_tuple(o, 2);
+        m_str(o, name.as_bytes());
+        typed(o, b'[', recs.len());
         for rec in recs {
-            out.extend_from_slice(&(rec.len() as u32).to_le_bytes());
-        }
-        for rec in recs {
-            out.extend_from_slice(rec);
+            m_bytes(o, rec);
         }
     }
-    out.extend_from_slice(&(r.outcomes.len() as u32).to_le_bytes());
+    m_tuple(o, r.outcomes.len());
     for (name, count) in &r.outcomes {
-        put_name(out, name);
-        out.extend_from_slice(&count.to_le_bytes());
+        m_tuple(o, 2);
+        m_str(o, name.as_bytes());
+        m_int(o, false, *count);
     }
-    out.extend_from_slice(&(stage_names.len().min(r.stage_ns.len()) as u32).to_le_bytes());
+    m_tuple(o, stage_names.len().min(r.stage_ns.len()));
     for (name, ns) in stage_names.iter().zip(&r.stage_ns) {
-        put_name(out, name);
-        out.extend_from_slice(&ns.to_le_bytes());
+        m_tuple(o, 2);
+        m_str(o, name.as_bytes());
+        m_int(o, false, *ns);
+    }
+}
+
+/// Test-only mode (`partbench-rust --echo`): every record comes back as one `events` record, the
+/// marshal encoding of the record as parsed, so the parent can check that each field arrived
+/// unchanged (tests/test_bridge_exact.py).
+pub struct Echo;
+
+impl crate::Mode for Echo {
+    fn process(&mut self, records: &[RecordRef<'_>], _instrument: bool) -> BatchResult {
+        let events = records
+            .iter()
+            .map(|r| {
+                let mut o = Vec::new();
+                m_tuple(&mut o, 5);
+                m_int(&mut o, r.offset < 0, r.offset.unsigned_abs());
+                m_int(&mut o, r.timestamp_ms < 0, r.timestamp_ms.unsigned_abs());
+                m_opt_bytes(&mut o, r.key);
+                m_tuple(&mut o, r.headers.len());
+                for (name, value) in &r.headers {
+                    m_tuple(&mut o, 2);
+                    m_str(&mut o, name);
+                    m_bytes(&mut o, value);
+                }
+                m_opt_bytes(&mut o, r.value);
+                o
+            })
+            .collect();
+        let mut streams = vec![Vec::new(); crate::STREAMS.len()];
+        streams[0] = events;
+        BatchResult { streams, outcomes: vec![("event".into(), records.len() as u64)], stage_ns: Vec::new() }
     }
 }

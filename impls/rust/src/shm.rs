@@ -1,4 +1,4 @@
-//! The shared-memory region of bridge protocol 2 (docs/bridge.md, "Shared memory").
+//! The shared-memory region of the bridge protocol (docs/bridge.md, "Shared memory").
 //!
 //! Why: a general batch is ~1.6 MB in and ~2.4 MB out; through 1 MiB pipes (the unprivileged cap,
 //! /proc/sys/fs/pipe-max-size) that is several wake-ups of each process and two kernel copies of
@@ -71,18 +71,17 @@ impl Shm {
         Ok(unsafe { std::slice::from_raw_parts(self.ptr, n) })
     }
 
-    /// Copy `data` to offset `at`, growing the file (and the mapping) if needed.
-    pub fn write_at(&mut self, at: usize, data: &[u8]) -> Result<(), String> {
-        let end = at + data.len();
+    /// Bytes [at, at + n) to write the result into, growing the file (and the mapping) if needed.
+    pub fn output(&mut self, at: usize, n: usize) -> Result<&mut [u8], String> {
+        let end = at.checked_add(n).ok_or("result size overflow")?;
         if end > self.len {
             let size = (end + end / 4 + (1 << 20)) & !((1 << 20) - 1);
             self.file.set_len(size as u64).map_err(|e| format!("growing the shared memory: {e}"))?;
             self.remap().map_err(|e| format!("re-mapping the shared memory: {e}"))?;
         }
-        // SAFETY: [at, end) is within the mapping (checked above); `data` is not in the mapping's
-        // result area (it is a separate Vec).
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(at), data.len()) };
-        Ok(())
+        // SAFETY: [at, end) is within the mapping (checked above); the parent does not touch the
+        // region until it reads the `r` frame, and no other slice of the mapping is alive (&mut self).
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), n) })
     }
 }
 
