@@ -1330,11 +1330,13 @@ pub fn write_props_as_str(
     raw_lit: &[u8],
     spans: &PropSpans,
     may_change: fn(&[u8]) -> bool,
+    record_printable: bool,
 ) {
+    // record_printable: the caller found the whole record value printable ASCII (no need to
+    // scan the literal again)
     let usable = spans.valid
         && raw_lit.len() as u64 == text.len() as u64 + spans.qb_total
-        && raw_lit.is_ascii()
-        && memchr::memchr(0x7f, raw_lit).is_none();
+        && (record_printable || (raw_lit.is_ascii() && memchr::memchr(0x7f, raw_lit).is_none()));
     if !usable {
         return write_map_as_str(out, m);
     }
@@ -1887,7 +1889,7 @@ mod verbatim_tests {
         let mut want = Vec::new();
         write_map_as_str(&mut want, &props);
         let mut got = Vec::new();
-        write_props_as_str(&mut got, &props, text, raw, &spans, |k| k == b"$set");
+        write_props_as_str(&mut got, &props, text, raw, &spans, |k| k == b"$set", false);
         assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(want).unwrap(), "{data}");
     }
 

@@ -78,7 +78,8 @@ struct HeatRow {
 struct EventRow {
     /// `properties` / `person_properties`: JSON text already written as JSON string literals
     properties_lit: Vec<u8>,
-    person_properties_lit: Vec<u8>,
+    /// shared by the events of one person snapshot (serialized once per batch)
+    person_properties_lit: Rc<[u8]>,
     chain: Str,
 }
 
@@ -98,6 +99,9 @@ struct Ev {
     prop_spans: json::PropSpans,
     /// where the `data` literal is in the record value
     outer_spans: json::PropSpans,
+    /// the record value is printable ASCII (no byte above 0x7e; controls are JSON errors or
+    /// whitespace outside strings)
+    printable: bool,
     now_ms: i64,
     team: usize,
     timestamp_ms: Option<i64>,
@@ -126,6 +130,7 @@ impl Ev {
             properties: json::new_map(),
             prop_spans: json::PropSpans::default(),
             outer_spans: json::PropSpans::default(),
+            printable: false,
             now_ms: 0,
             team: 0,
             timestamp_ms: None,
@@ -189,7 +194,8 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     let Some(value) = rec.value.filter(|v| !v.is_empty()) else {
         return ev.set_dlq("empty_value", "decode");
     };
-    let (ascii, controls) = crate::scan::ascii_and_controls(value);
+    let (ascii, controls, del) = crate::scan::ascii_and_controls(value);
+    ev.printable = ascii && !del;
     if !ascii && std::str::from_utf8(value).is_err() {
         return ev.set_dlq("invalid_utf8", "decode");
     }
@@ -632,7 +638,7 @@ struct Batch {
     /// person-properties JSON per snapshot: events of one person in a batch often share one
     /// properties snapshot (an Rc); each is serialized once. The Rc is kept so that a snapshot's
     /// address is not reused by a later one while the batch runs.
-    person_json: AHashMap<*const Map, (Rc<Map>, Vec<u8>)>,
+    person_json: AHashMap<*const Map, (Rc<Map>, Rc<[u8]>)>,
     streams: Vec<Vec<Vec<u8>>>,
 }
 
@@ -714,7 +720,15 @@ impl Pipeline {
                     (Some(v), Some((a, z))) => &v[a as usize..z as usize],
                     _ => b"",
                 };
-                json::write_props_as_str(&mut properties_lit, &ev.properties, data_text, raw_lit, &ev.prop_spans, may_change);
+                json::write_props_as_str(
+                    &mut properties_lit,
+                    &ev.properties,
+                    data_text,
+                    raw_lit,
+                    &ev.prop_spans,
+                    may_change,
+                    ev.printable,
+                );
                 let person_properties_lit = match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
                     Some(p) => b
                         .person_json
@@ -722,11 +736,11 @@ impl Pipeline {
                         .or_insert_with(|| {
                             let mut out = Vec::with_capacity(256);
                             json::write_map_as_str(&mut out, p);
-                            (Rc::clone(p), out)
+                            (Rc::clone(p), Rc::from(out))
                         })
                         .1
                         .clone(),
-                    None => b"\"{}\"".to_vec(),
+                    None => Rc::from(&b"\"{}\""[..]),
                 };
                 ev.row = Some(EventRow { properties_lit, person_properties_lit, chain });
                 ev.outcome = Some("event");

@@ -312,9 +312,10 @@ pub fn needs_escape(s: &[u8], i: usize) -> usize {
     find(s, i, write_mask, b'a')
 }
 
-/// (every byte is ASCII, some byte is below 0x20) in one pass: a record value's UTF-8 check
-/// and the parser's control-character check read the value once instead of twice.
-pub fn ascii_and_controls(b: &[u8]) -> (bool, bool) {
+/// (every byte is ASCII, some byte is below 0x20, some byte is 0x7f) in one pass: a record
+/// value's UTF-8 check, the parser's control-character check and the writer's "printable ASCII"
+/// check of the `data` literal (json::write_props_as_str) read the value once instead of four times.
+pub fn ascii_and_controls(b: &[u8]) -> (bool, bool, bool) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: every load reads b[i..i + 16] with i + 16 <= b.len().
     unsafe {
@@ -322,20 +323,27 @@ pub fn ascii_and_controls(b: &[u8]) -> (bool, bool) {
         let p = b.as_ptr();
         let mut high = _mm_setzero_si128();
         let mut low = _mm_setzero_si128();
+        let mut del = _mm_setzero_si128();
         let limit = _mm_set1_epi8((0x20u8 ^ 0x80) as i8);
+        let del_byte = _mm_set1_epi8(0x7f);
         let mut i = 0;
         while i + 16 <= b.len() {
             let v = _mm_loadu_si128(p.add(i) as *const __m128i);
             high = _mm_or_si128(high, v);
             // unsigned v < 0x20, as a signed compare of v ^ 0x80
             low = _mm_or_si128(low, _mm_cmplt_epi8(_mm_xor_si128(v, _mm_set1_epi8(-128)), limit));
+            del = _mm_or_si128(del, _mm_cmpeq_epi8(v, del_byte));
             i += 16;
         }
         let tail = &b[i..];
-        (_mm_movemask_epi8(high) == 0 && tail.is_ascii(), _mm_movemask_epi8(low) != 0 || tail.iter().any(|&c| c < 0x20))
+        (
+            _mm_movemask_epi8(high) == 0 && tail.is_ascii(),
+            _mm_movemask_epi8(low) != 0 || tail.iter().any(|&c| c < 0x20),
+            _mm_movemask_epi8(del) != 0 || tail.contains(&0x7f),
+        )
     }
     #[cfg(not(target_arch = "x86_64"))]
-    (b.is_ascii(), any_control(b))
+    (b.is_ascii(), any_control(b), b.contains(&0x7f))
 }
 
 /// Any byte below 0x20.
@@ -363,7 +371,7 @@ mod tests {
                     if at < len {
                         b[at] = odd;
                     }
-                    let want = (b.is_ascii(), b.iter().any(|&c| c < 0x20));
+                    let want = (b.is_ascii(), b.iter().any(|&c| c < 0x20), b.contains(&0x7f));
                     assert_eq!(ascii_and_controls(&b), want, "len {len} at {at} byte {odd:#x}");
                     assert_eq!(is_ascii(&b), want.0);
                 }
