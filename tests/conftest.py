@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures_workloads",
     "tests.fixtures_kafka",
+    "tests.fixtures_rust",
 ]

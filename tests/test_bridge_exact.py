@@ -8,7 +8,6 @@ import marshal
 
 import pytest
 
-from impls import registry
 from impls.base import PartitionContext, Record
 from impls.rust_bridge import RustBridge, frames
 
@@ -39,13 +38,8 @@ def general_records(n: int = 600) -> list[Record]:
 
 
 @pytest.fixture(scope="module")
-def echo() -> RustBridge:
-    impl = registry.get("rust-floor")
-    reason = impl.unavailable_reason()
-    if reason is not None:
-        pytest.fail(f"rust-floor unavailable: {reason}")
-    assert isinstance(impl, RustBridge)
-    return dataclasses.replace(impl, extra_args=("--echo",))
+def echo(rust_floor: RustBridge) -> RustBridge:
+    return dataclasses.replace(rust_floor, extra_args=("--echo",))
 
 
 @pytest.mark.rust

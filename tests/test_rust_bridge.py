@@ -18,13 +18,8 @@ CONTEXT = PartitionContext(teams=[], persons=[])
 
 
 @pytest.fixture(scope="module")
-def floor() -> RustBridge:
-    impl = registry.get("rust-floor")
-    reason = impl.unavailable_reason()
-    if reason is not None:
-        pytest.fail(f"rust-floor unavailable: {reason}")
-    assert isinstance(impl, RustBridge)
-    return impl
+def floor(rust_floor: RustBridge) -> RustBridge:
+    return rust_floor
 
 
 def record(offset: int, value: bytes | None) -> Record:
