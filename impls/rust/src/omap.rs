@@ -265,6 +265,14 @@ impl Map {
         if let Some(p) = self.position(&*key) {
             return Some(std::mem::replace(&mut self.entries[p].1, value));
         }
+        self.push_absent(key, value);
+        None
+    }
+
+    /// Appends a member whose key the caller knows is not in the map (no lookup; debug builds
+    /// check). For building a map from keys known to be distinct.
+    pub fn push_absent(&mut self, key: JStr, value: Value) {
+        debug_assert!(self.position(&*key).is_none(), "push_absent of a present key");
         let pos = self.entries.len();
         self.entries.push((key, value));
         // keep a built index if it has room (load at most 1/2), else drop it
@@ -285,7 +293,6 @@ impl Map {
                 self.load = 0;
             }
         }
-        None
     }
 
     /// Removes a key, keeping the order of the others. A built index is patched (the slot

@@ -406,6 +406,10 @@ fn add_initial_properties(props: &mut Map) {
     let mut to_set = take_object(props, b"$set");
     let mut to_set_once = take_object(props, b"$set_once");
     let absent = |m: &Map, k: &[u8]| m.get(k).map_or(true, Value::is_null);
+    // Most events bring no $set/$set_once of their own: then every key below is absent (the
+    // found keys are distinct, and so are their `$initial_` names, none of which is itself an
+    // event-to-person key), so they are appended without the two lookups and the insert's own.
+    let fresh = to_set.is_empty() && to_set_once.is_empty();
     let mut initial = Vec::with_capacity(48);
     for (key, value) in found {
         if key == b"$os_name" {
@@ -414,6 +418,11 @@ fn add_initial_properties(props: &mut Map) {
         initial.clear();
         initial.extend_from_slice(b"$initial_");
         initial.extend_from_slice(key.strip_prefix(b"$").unwrap_or(&key));
+        if fresh {
+            to_set_once.push_absent(initial.as_slice().into(), value.clone());
+            to_set.push_absent(key, value);
+            continue;
+        }
         let set_once = absent(&to_set_once, &initial);
         if absent(&to_set, &key) {
             if set_once {
