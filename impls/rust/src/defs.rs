@@ -99,11 +99,18 @@ pub fn detect_type(name: &[u8], value: &Value, now_ms: i64) -> Option<&'static s
 }
 
 fn skipped_event_key(k: &[u8]) -> bool {
-    matches!(
-        k,
-        b"$set" | b"$set_once" | b"$unset" | b"$groups" | b"$group_0" | b"$group_1" | b"$group_2" | b"$group_3" | b"$group_4"
-    ) || k.starts_with(b"$feature/")
-        || k.starts_with(b"$feature_enrollment/")
+    // every skipped key starts with `$`: most keys are settled by their first two bytes
+    // (called for every property of every event)
+    if k.len() < 4 || k[0] != b'$' {
+        return false;
+    }
+    match k[1] {
+        b's' => k == b"$set" || k == b"$set_once",
+        b'u' => k == b"$unset",
+        b'g' => k == b"$groups" || (k.len() == 8 && k.starts_with(b"$group_") && (b'0'..=b'4').contains(&k[7])),
+        b'f' => k.starts_with(b"$feature/") || k.starts_with(b"$feature_enrollment/"),
+        _ => false,
+    }
 }
 
 pub struct DefRow {
@@ -223,6 +230,16 @@ pub fn kind_name(kind: u8) -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipped_keys() {
+        for k in ["$set", "$set_once", "$unset", "$groups", "$group_0", "$group_4", "$feature/x", "$feature_enrollment/y"] {
+            assert!(skipped_event_key(k.as_bytes()), "{k}");
+        }
+        for k in ["", "$", "$se", "set", "$sets", "$group_5", "$group_", "$group_00", "$feature", "$featurex/", "$os", "group_0"] {
+            assert!(!skipped_event_key(k.as_bytes()), "{k}");
+        }
+    }
 
     #[test]
     fn types() {
