@@ -53,6 +53,10 @@ bench-full: setup
 	$(PARTBENCH) run --rigorous
 
 test: setup
+	@# the Rust crate's own unit tests (JSON rules, block loops, maps, timestamps) first
+	@if [ -f impls/rust/Cargo.toml ]; then \
+		cd impls/rust && cargo test --release --offline -q; \
+	fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 microbench: setup
