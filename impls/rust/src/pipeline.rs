@@ -922,7 +922,10 @@ impl Mode for Pipeline {
             person_json: AHashMap::new(),
             streams: vec![Vec::new(); STREAMS.len()],
         };
+        // indexes into STAGES
+        const DEFS: usize = 10;
         const EMIT: usize = 11;
+        const FLUSH: usize = 12;
         let mut stage_ticks = vec![0u64; STAGES.len()];
         let started = instrument.then(Instant::now);
         let mut counts: Vec<(String, u64)> = Vec::new();
@@ -958,9 +961,9 @@ impl Mode for Pipeline {
         let t2 = ticks();
         self.flush(&mut b);
         let t3 = ticks();
-        stage_ticks[10] += t1 - t0;
+        stage_ticks[DEFS] += t1 - t0;
         stage_ticks[EMIT] += t2 - t1;
-        stage_ticks[12] += t3 - t2;
+        stage_ticks[FLUSH] += t3 - t2;
         let stage_ns = match started {
             Some(s) => ticks_to_ns(&stage_ticks, s.elapsed().as_nanos() as u64),
             None => vec![0; STAGES.len()],
