@@ -49,6 +49,13 @@ def test_real_pyperf_run(tmp_path, monkeypatch):
     # so end-to-end throughput, which includes everything, must be lower
     assert selftimed["end_to_end"]["events_per_s"] < selftimed["throughput"]["events_per_s"]
     assert len(selftimed["end_to_end"]["per_process"]) == 3
+    # the summary says what share the out-of-process overhead takes (the support module's
+    # self-timed implementation reports half its wall time as its own)
+    console_text = (tmp_path / "console.txt").read_text()
+    line = next(x for x in console_text.splitlines() if x.startswith("end to end: selftimed/tinyload/b30"))
+    share = float(line.rsplit("; ", 1)[1].split("%")[0])
+    assert 30.0 < share < 70.0, line
+    assert "end to end: tiny/" not in console_text
     assert saved["noise"]["impl"] == "tiny" and saved["noise"]["ci95_pct"] is not None
 
     pyperf_file = Path(saved["pyperf_file"])

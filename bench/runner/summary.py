@@ -66,9 +66,33 @@ def noise_line(document: dict[str, Any]) -> str:
             f"{noise.get('threshold_pct', abs(noise['diff_pct'])):.1f}% are not distinguishable from noise.")
 
 
+def outside_share(result: dict[str, Any]) -> float | None:
+    """Share of end-to-end time spent outside the implementation's own processing time (for a
+    subprocess implementation: the bridge's framing, transfer and waking), or None."""
+    e2e, own = result.get("end_to_end"), result.get("throughput")
+    if not e2e or not own:
+        return None
+    return 1.0 - e2e["events_per_s"] / own["events_per_s"]
+
+
+def end_to_end_lines(document: dict[str, Any]) -> list[str]:
+    """One line per self-timed result: its end-to-end rate and what share of the time the
+    bridge takes, so the cost of running out of process is visible next to the headline."""
+    lines = []
+    for r in document["results"]:
+        share = outside_share(r)
+        if share is not None:
+            lines.append(f"end to end: {r['impl']}/{r['workload']}/b{r['batch_size']} "
+                         f"{_rate(r['end_to_end']['events_per_s'])} events/s including transfer; "
+                         f"{share:.1%} of that time is outside the implementation's own (the bridge)")
+    return lines
+
+
 def print_summary(document: dict[str, Any], console: Console, results_path: str | None = None) -> None:
     console.print(table(document))
     console.print(noise_line(document), highlight=False)
+    for line in end_to_end_lines(document):
+        console.print(line, highlight=False)
     for r in document["results"]:
         for warning in r["warnings"]:
             console.print(f"warning: {r['impl']}/{r['workload']}/b{r['batch_size']}: {warning}", highlight=False)
