@@ -8,7 +8,7 @@ PARTBENCH := $(BIN)/partbench
 # Debian packages: Rust crates for the prototype (no crate registry here), Chromium for report checks.
 APT_PACKAGES := librust-memchr-dev librust-itoa-dev librust-ryu-dev librust-indexmap-dev \
 	librust-ahash-dev librust-sha1-dev librust-libc-dev \
-	chromium
+	chromium valgrind
 PYTEST_ARGS ?=
 NIGHTLY_ARGS ?=
 

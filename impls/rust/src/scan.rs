@@ -510,8 +510,10 @@ pub fn have_ssse3() -> bool {
 /// are dropped by two pshufb packs of 8-byte halves.
 ///
 /// # Safety
-/// SSSE3 must be available; b[i..] is readable (loads need i + 17 <= b.len()); dst has room for
-/// 16-byte stores at every o reached while o <= i - start, i.e. capacity >= b.len() - start.
+/// SSSE3 must be available, and o <= i - start where dst's capacity is at least b.len() - start
+/// (unescaping never lengthens). A block's stores end at most 24 bytes past o (the high half is
+/// stored at o + up to 8), so blocks are taken only while i + 24 <= b.len(): every store then
+/// ends within b.len() - start; the loads (b[i..i + 17]) are in bounds too.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "ssse3,popcnt")]
 pub unsafe fn unescape_quote_blocks(b: &[u8], mut i: usize, dst: *mut u8, mut o: usize) -> (usize, usize) {
@@ -519,7 +521,7 @@ pub unsafe fn unescape_quote_blocks(b: &[u8], mut i: usize, dst: *mut u8, mut o:
     let src = b.as_ptr();
     let quote = _mm_set1_epi8(b'"' as i8);
     let bslash = _mm_set1_epi8(b'\\' as i8);
-    while i + 17 <= b.len() {
+    while i + 24 <= b.len() {
         let v = _mm_loadu_si128(src.add(i) as *const __m128i);
         let next = _mm_loadu_si128(src.add(i + 1) as *const __m128i);
         let bs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash)) as u32;
