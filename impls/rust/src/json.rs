@@ -909,41 +909,13 @@ impl<'a, const R: u8> Parser<'a, R> {
                 debug_assert!(o <= i - start && out.capacity() >= b.len() - start);
                 (i, o) = unsafe { crate::scan::unescape_quote_blocks(b, i, out.as_mut_ptr(), o) };
             }
-            // the run up to the next `"` or `\\`: stored sixteen bytes at a time, then tested
-            // (why: one escape every few bytes in JSON-in-JSON; a scan plus a memcpy call per run
-            // cost more than the bytes)
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: loads read b[i..i + 16] with i + 16 <= b.len(); stores write [o, o + 16)
-            // with o + 16 <= i - start + 16 <= b.len() - start <= capacity.
-            unsafe {
-                use std::arch::x86_64::*;
-                let dst = out.as_mut_ptr();
-                loop {
-                    if i + 16 > b.len() {
-                        break;
-                    }
-                    let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
-                    _mm_storeu_si128(dst.add(o) as *mut __m128i, v);
-                    let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-                    let s = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-                    let m = _mm_movemask_epi8(_mm_or_si128(q, s)) as u32;
-                    if m != 0 {
-                        let k = m.trailing_zeros() as usize;
-                        i += k;
-                        o += k;
-                        break;
-                    }
-                    i += 16;
-                    o += 16;
-                }
-            }
-            if i + 16 > b.len() || !cfg!(target_arch = "x86_64") {
-                // near the end (or without SSE2): the plain scan and copy
-                // SAFETY: as at the end.
-                unsafe { out.set_len(o) };
-                i = crate::scan::copy_to_special(b, i, &mut out);
-                o = out.len();
-            }
+            // the run up to the next `"` or `\\`: copy_to_special stores sixteen bytes at a time,
+            // then tests them (one escape every few bytes in JSON-in-JSON: a scan plus a memcpy
+            // call per run cost more than the bytes); its room check holds, as o <= i - start
+            // SAFETY: bytes [0, o) were all written.
+            unsafe { out.set_len(o) };
+            i = crate::scan::copy_to_special(b, i, &mut out);
+            o = out.len();
         };
         if r.is_err() {
             out.clear(); // only kept for reuse

@@ -652,7 +652,7 @@ struct Batch {
 }
 
 impl Pipeline {
-    /// Stage `i` for one record; false when the stage does not apply to it (its filter).
+    /// Stage `i` for one record; nothing when the stage does not apply to it (its filter).
     fn event_stage(&mut self, i: usize, ev: &mut Ev, rec: &RecordRef<'_>, b: &mut Batch) {
         let ctx = &self.ctx;
         let live = ev.outcome.is_none();
