@@ -5,15 +5,18 @@
 use std::time::Instant;
 
 use crate::json::{self, Value};
-use crate::protocol::{BatchResult, RecordRef};
+use crate::protocol::{out_streams, BatchResult, RecordRef};
 use crate::{Mode, STAGES, STREAMS};
 
-pub struct Floor;
+pub struct Floor {
+    /// bytes of the previous batch's events (the next one's buffer size)
+    out_bytes: usize,
+}
 
 impl Floor {
     pub fn new() -> Self {
         crate::alloc::keep_freed_memory();
-        Floor
+        Floor { out_bytes: 0 }
     }
 }
 
@@ -31,24 +34,22 @@ fn decode(r: &RecordRef<'_>) -> Option<(json::Map, Value)> {
 }
 
 /// The outer object again, `data` re-encoded from the parsed inner value.
-fn encode(outer: &json::Map, inner: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4096);
+fn encode(out: &mut Vec<u8>, outer: &json::Map, inner: &Value) {
     out.push(b'{');
     for (k, (key, v)) in outer.iter().enumerate() {
         if k > 0 {
             out.push(b',');
         }
-        json::write_str(&mut out, key);
+        json::write_str(out, key);
         out.push(b':');
         if key.as_slice() == b"data" {
             // the same one-pass JSON-in-a-string writer the full pipeline uses
-            json::write_value_as_str(&mut out, inner);
+            json::write_value_as_str(out, inner);
         } else {
-            json::write_value(&mut out, v);
+            json::write_value(out, v);
         }
     }
     out.push(b'}');
-    out
 }
 
 impl Mode for Floor {
@@ -56,7 +57,8 @@ impl Mode for Floor {
     fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult {
         let mut stage_ticks = vec![0u64; STAGES.len()];
         let started = instrument.then(Instant::now);
-        let mut events = Vec::with_capacity(records.len());
+        let mut streams = out_streams(STREAMS.len(), &[self.out_bytes]);
+        let events = &mut streams[0];
         let mut failed = 0u64;
         // the clock is read only in the instrumented pass
         let tick = |on: bool| if on { crate::pipeline::ticks() } else { 0 };
@@ -65,7 +67,7 @@ impl Mode for Floor {
             let decoded = decode(r);
             let t1 = tick(instrument);
             match decoded {
-                Some((outer, inner)) => events.push(encode(&outer, &inner)),
+                Some((outer, inner)) => events.record(|out| encode(out, &outer, &inner)),
                 None => failed += 1,
             }
             stage_ticks[STAGE_DECODE] += t1 - t0;
@@ -75,9 +77,8 @@ impl Mode for Floor {
             Some(s) => crate::pipeline::ticks_to_ns(&stage_ticks, s.elapsed().as_nanos() as u64),
             None => stage_ticks,
         };
-        let mut streams: Vec<Vec<Vec<u8>>> = vec![Vec::new(); STREAMS.len()];
         let n_events = events.len() as u64;
-        streams[0] = events;
+        self.out_bytes = events.bytes();
         let mut outcomes = vec![("event".to_string(), n_events)];
         if failed > 0 {
             outcomes.push(("drop:undecodable".to_string(), failed));

@@ -13,7 +13,7 @@ use crate::elements::elements_chain;
 use crate::groups::{add_group_properties, GroupKey, GroupStore};
 use crate::json::{self, char_len, char_prefix, Map, ObjWriter, Str, Value};
 use crate::persons::{PersonEvent, PersonResult, PersonStore, Touches};
-use crate::protocol::{BatchResult, RecordRef};
+use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
 use crate::timestamps::{event_timestamp, format_ms, format_seconds, max_ms, min_ms, parse_timestamp};
 use crate::{Mode, STAGES, STREAMS};
 
@@ -170,6 +170,8 @@ pub struct Pipeline {
     persons: PersonStore,
     groups: GroupStore,
     buckets: AHashMap<Str, (f64, i64)>,
+    /// bytes per output stream in the previous batch (the next one's buffer sizes)
+    out_bytes: Vec<usize>,
 }
 
 impl Pipeline {
@@ -178,7 +180,7 @@ impl Pipeline {
         let ctx = Context::from_json(bytes)?;
         let persons = PersonStore::from_snapshot(&ctx.persons)?;
         let groups = GroupStore::from_snapshot(&ctx.groups)?;
-        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new() })
+        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), out_bytes: Vec::new() })
     }
 }
 
@@ -648,7 +650,7 @@ struct Batch {
     /// properties snapshot (an Rc); each is serialized once. The Rc is kept so that a snapshot's
     /// address is not reused by a later one while the batch runs.
     person_json: AHashMap<*const Map, (Rc<Map>, Rc<[u8]>)>,
-    streams: Vec<Vec<Vec<u8>>>,
+    streams: Vec<OutStream>,
 }
 
 impl Pipeline {
@@ -762,60 +764,53 @@ impl Pipeline {
         }
     }
 
-    fn emit_event(&self, ev: &Ev, rec: &RecordRef<'_>, streams: &mut [Vec<Vec<u8>>]) {
+    fn emit_event(&self, ev: &Ev, rec: &RecordRef<'_>, streams: &mut [OutStream]) {
         if let Some(row) = &ev.row {
-            let mut out = Vec::with_capacity(row.properties_lit.len() + row.person_properties_lit.len() + 512);
-            self.encode_event_row(&mut out, ev, row);
+            streams[S_EVENTS].record(|out| self.encode_event_row(out, ev, row));
             if ev.name.starts_with(b"$ai_") {
-                streams[S_AI].push(out.clone());
+                let (events, rest) = streams.split_at_mut(S_AI);
+                rest[0].push(events[S_EVENTS].last().expect("the row just written"));
             }
-            streams[S_EVENTS].push(out);
         }
         let team_id = self.ctx.teams.get(ev.team).map(|t| t.id).unwrap_or(0);
         for h in &ev.heat_rows {
-            let mut out = Vec::with_capacity(256);
-            encode_heat(&mut out, ev, team_id, h);
-            streams[S_HEATMAPS].push(out);
+            streams[S_HEATMAPS].record(|out| encode_heat(out, ev, team_id, h));
         }
         for (kind, details) in &ev.warnings {
-            let mut out = Vec::with_capacity(256);
-            let mut w = ObjWriter::new(&mut out);
-            w.int("team_id", team_id)
-                .str("source", b"plugin-server")
-                .str("type", kind.as_bytes())
-                .json_str("details", details)
-                .str("timestamp", &ts_ms(ev.now_ms));
-            w.finish();
-            streams[S_WARNINGS].push(out);
+            streams[S_WARNINGS].record(|out| {
+                    let mut w = ObjWriter::new(out);
+                    w.int("team_id", team_id)
+                        .str("source", b"plugin-server")
+                        .str("type", kind.as_bytes())
+                        .json_str("details", details)
+                        .str("timestamp", &ts_ms(ev.now_ms));
+                    w.finish();
+            });
         }
         if let Some(reason) = ev.overflow {
-            let mut out = Vec::with_capacity(rec.value.map_or(0, |v| v.len()) + 128);
-            encode_overflow(&mut out, rec, reason);
-            streams[S_OVERFLOW].push(out);
+            streams[S_OVERFLOW].record(|out| encode_overflow(out, rec, reason));
         }
         if let Some((reason, step)) = ev.dlq {
-            let mut out = Vec::with_capacity(rec.value.map_or(0, |v| v.len()) * 4 / 3 + 256);
-            self.encode_dlq(&mut out, rec, reason, step);
-            streams[S_DLQ].push(out);
+            streams[S_DLQ].record(|out| self.encode_dlq(out, rec, reason, step));
         }
     }
 
     /// The property-definition rows of the batch, after every event's.
     fn emit_defs(&self, b: &mut Batch) {
         for d in &b.defs {
-            let mut out = Vec::with_capacity(128);
-            let mut w = ObjWriter::new(&mut out);
-            w.int("team_id", d.team_id)
-                .value("project_id", &d.project_id)
-                .str("name", &d.name)
-                .str("type", defs::kind_name(d.kind));
-            match d.group_type_index {
-                Some(i) => w.int("group_type_index", i),
-                None => w.null("group_type_index"),
-            };
-            w.opt_str("property_type", d.property_type.map(str::as_bytes));
-            w.finish();
-            b.streams[S_DEFS].push(out);
+            b.streams[S_DEFS].record(|out| {
+                let mut w = ObjWriter::new(out);
+                w.int("team_id", d.team_id)
+                    .value("project_id", &d.project_id)
+                    .str("name", &d.name)
+                    .str("type", defs::kind_name(d.kind));
+                match d.group_type_index {
+                    Some(i) => w.int("group_type_index", i),
+                    None => w.null("group_type_index"),
+                };
+                w.opt_str("property_type", d.property_type.map(str::as_bytes));
+                w.finish();
+            });
         }
     }
 
@@ -823,44 +818,44 @@ impl Pipeline {
         let streams = &mut b.streams;
         for &pid in &b.touches.persons {
             let p = &self.persons.persons[pid];
-            let mut out = Vec::with_capacity(512);
-            let mut w = ObjWriter::new(&mut out);
-            w.str("id", &p.id)
-                .str("created_at", &ts_s(p.created_at_ms))
-                .map_as_str("properties", &p.properties)
-                .int("team_id", p.team_id)
-                .int("is_identified", p.is_identified as i64)
-                .int("is_deleted", p.is_deleted as i64)
-                .int("version", if p.is_deleted { p.version + 100 } else { p.version });
-            w.finish();
-            streams[S_PERSONS].push(out);
+            streams[S_PERSONS].record(|out| {
+                let mut w = ObjWriter::new(out);
+                w.str("id", &p.id)
+                    .str("created_at", &ts_s(p.created_at_ms))
+                    .map_as_str("properties", &p.properties)
+                    .int("team_id", p.team_id)
+                    .int("is_identified", p.is_identified as i64)
+                    .int("is_deleted", p.is_deleted as i64)
+                    .int("version", if p.is_deleted { p.version + 100 } else { p.version });
+                w.finish();
+            });
         }
         for (team_id, did) in &b.touches.distinct_ids {
             if let Some(pid) = self.persons.get(*team_id, did) {
                 let version = self.persons.distinct_id_version(*team_id, did);
-                let mut out = Vec::with_capacity(128);
-                let mut w = ObjWriter::new(&mut out);
-                w.str("distinct_id", did)
-                    .str("person_id", &self.persons.persons[pid].id)
-                    .int("team_id", *team_id)
-                    .int("version", version)
-                    .int("is_deleted", 0);
-                w.finish();
-                streams[S_DISTINCT_IDS].push(out);
+                streams[S_DISTINCT_IDS].record(|out| {
+                    let mut w = ObjWriter::new(out);
+                    w.str("distinct_id", did)
+                        .str("person_id", &self.persons.persons[pid].id)
+                        .int("team_id", *team_id)
+                        .int("version", version)
+                        .int("is_deleted", 0);
+                    w.finish();
+                });
             }
         }
         for key in &b.touched_groups {
             if let Some(g) = self.groups.groups.get(key) {
-                let mut out = Vec::with_capacity(256);
-                let mut w = ObjWriter::new(&mut out);
-                w.int("team_id", key.0)
-                    .int("group_type_index", key.1)
-                    .str("group_key", &key.2)
-                    .map_as_str("group_properties", &g.properties)
-                    .str("created_at", &ts_ms(g.created_at_ms))
-                    .int("version", g.version);
-                w.finish();
-                streams[S_GROUPS].push(out);
+                streams[S_GROUPS].record(|out| {
+                    let mut w = ObjWriter::new(out);
+                    w.int("team_id", key.0)
+                        .int("group_type_index", key.1)
+                        .str("group_key", &key.2)
+                        .map_as_str("group_properties", &g.properties)
+                        .str("created_at", &ts_ms(g.created_at_ms))
+                        .int("version", g.version);
+                    w.finish();
+                });
             }
         }
     }
@@ -920,7 +915,7 @@ impl Mode for Pipeline {
             seen: defs::Seen::default(),
             defs: Vec::new(),
             person_json: AHashMap::new(),
-            streams: vec![Vec::new(); STREAMS.len()],
+            streams: out_streams(STREAMS.len(), &self.out_bytes),
         };
         // indexes into STAGES
         const DEFS: usize = 10;
@@ -968,6 +963,7 @@ impl Mode for Pipeline {
             Some(s) => ticks_to_ns(&stage_ticks, s.elapsed().as_nanos() as u64),
             None => vec![0; STAGES.len()],
         };
+        self.out_bytes = b.streams.iter().map(OutStream::bytes).collect();
         BatchResult { streams: b.streams, outcomes: counts, stage_ns }
     }
 }

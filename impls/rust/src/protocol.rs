@@ -283,9 +283,75 @@ impl BatchParser {
     }
 }
 
+/// One output stream's records, kept back to back in their marshal encoding (`s`, u32 length,
+/// the bytes), so that the result frame copies each stream with one `memcpy` and emitting a
+/// record allocates nothing of its own. (A `Vec` per record cost ~0.25 ms of encoding per
+/// 500-record batch outside the child's timer, plus an allocation and a free per record in it.)
+#[derive(Default)]
+pub struct OutStream {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl OutStream {
+    pub fn with_capacity(bytes: usize) -> OutStream {
+        OutStream { buf: Vec::with_capacity(bytes), count: 0 }
+    }
+
+    /// Append one record: `write` appends its bytes to the buffer it is given.
+    #[inline]
+    pub fn record(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.buf.extend_from_slice(b"s\0\0\0\0");
+        let start = self.buf.len();
+        write(&mut self.buf);
+        let n = u32::try_from(self.buf.len() - start).expect("output record over 4 GiB");
+        self.buf[start - 4..start].copy_from_slice(&n.to_le_bytes());
+        self.count += 1;
+    }
+
+    pub fn push(&mut self, rec: &[u8]) {
+        self.record(|out| out.extend_from_slice(rec));
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes held (the marshal items), for sizing the next batch's buffer.
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The records, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let head = self.buf.get(pos..pos + 5)?;
+            let n = u32::from_le_bytes(head[1..].try_into().unwrap()) as usize;
+            pos += 5 + n;
+            Some(&self.buf[pos - n..pos])
+        })
+    }
+
+    /// The last record appended.
+    pub fn last(&self) -> Option<&[u8]> {
+        self.iter().last()
+    }
+}
+
+/// One empty stream per output stream, each with room for `sizes[i]` bytes (the previous
+/// batch's, so that a batch's buffers do not grow by doubling); zero when `sizes` is shorter.
+pub fn out_streams(n: usize, sizes: &[usize]) -> Vec<OutStream> {
+    (0..n).map(|i| OutStream::with_capacity(sizes.get(i).map_or(0, |&b| b + b / 8))).collect()
+}
+
 /// What one batch produced, in the order of impls.base.STREAMS / STAGES.
 pub struct BatchResult {
-    pub streams: Vec<Vec<Vec<u8>>>,
+    pub streams: Vec<OutStream>,
     pub outcomes: Vec<(String, u64)>,
     pub stage_ns: Vec<u64>,
 }
@@ -378,9 +444,7 @@ pub fn encode_result(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stre
         m_tuple(o, 2);
         m_str(o, name.as_bytes());
         typed(o, b'[', recs.len());
-        for rec in recs {
-            m_bytes(o, rec);
-        }
+        o.put(&recs.buf); // already marshal `bytes` items
     }
     m_tuple(o, r.outcomes.len());
     for (name, count) in &r.outcomes {
@@ -403,26 +467,50 @@ pub struct Echo;
 
 impl crate::Mode for Echo {
     fn process(&mut self, records: &[RecordRef<'_>], _instrument: bool) -> BatchResult {
-        let events = records
-            .iter()
-            .map(|r| {
-                let mut o = Vec::new();
-                m_tuple(&mut o, 5);
-                m_int(&mut o, r.offset < 0, r.offset.unsigned_abs());
-                m_int(&mut o, r.timestamp_ms < 0, r.timestamp_ms.unsigned_abs());
-                m_opt_bytes(&mut o, r.key);
-                m_tuple(&mut o, r.headers.len());
+        let mut events = OutStream::default();
+        for r in records {
+            events.record(|o| {
+                m_tuple(o, 5);
+                m_int(o, r.offset < 0, r.offset.unsigned_abs());
+                m_int(o, r.timestamp_ms < 0, r.timestamp_ms.unsigned_abs());
+                m_opt_bytes(o, r.key);
+                m_tuple(o, r.headers.len());
                 for (name, value) in &r.headers {
-                    m_tuple(&mut o, 2);
-                    m_str(&mut o, name);
-                    m_bytes(&mut o, value);
+                    m_tuple(o, 2);
+                    m_str(o, name);
+                    m_bytes(o, value);
                 }
-                m_opt_bytes(&mut o, r.value);
-                o
-            })
-            .collect();
-        let mut streams = vec![Vec::new(); crate::STREAMS.len()];
+                m_opt_bytes(o, r.value);
+            });
+        }
+        let mut streams = out_streams(crate::STREAMS.len(), &[]);
         streams[0] = events;
         BatchResult { streams, outcomes: vec![("event".into(), records.len() as u64)], stage_ns: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_stream_keeps_records_as_marshal_items() {
+        let mut s = OutStream::with_capacity(4);
+        s.push(b"");
+        s.record(|out| out.extend_from_slice(&[7u8; 300]));
+        s.push(b"{\"a\":1}");
+        assert_eq!(s.len(), 3);
+        let recs: Vec<&[u8]> = s.iter().collect();
+        assert_eq!(recs, vec![&b""[..], &[7u8; 300][..], &b"{\"a\":1}"[..]]);
+        assert_eq!(s.last(), Some(&b"{\"a\":1}"[..]));
+        // the encoded list is what marshal writes for [b"", b"\x07" * 300, b'{"a":1}']
+        let mut o = Vec::new();
+        typed(&mut o, b'[', s.len());
+        o.put(&s.buf);
+        let mut want = b"[\x03\x00\x00\x00s\x00\x00\x00\x00s\x2c\x01\x00\x00".to_vec();
+        want.extend_from_slice(&[7u8; 300]);
+        want.extend_from_slice(b"s\x07\x00\x00\x00{\"a\":1}");
+        assert_eq!(o, want);
+        assert_eq!(s.bytes(), want.len() - 5);
     }
 }
