@@ -33,7 +33,7 @@ $(STAMPS)/actionlint:
 	@touch $@
 
 # The Cython extensions compile copies of the reference's modules: rebuild when they change.
-$(STAMPS)/venv: pyproject.toml setup.py $(wildcard impls/reference/*.py impls/cython_impl/*.pyx) | $(STAMPS)/apt
+$(STAMPS)/venv: pyproject.toml setup.py $(wildcard impls/reference/*.py impls/cython_impl/*.pyx impls/rust_bridge/*.pyx) | $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel

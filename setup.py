@@ -1,11 +1,12 @@
 """Build hook for the Cython implementation's extensions (see impls/cython_impl/ and
 docs/implementations.md).
 
-Two sets of extensions:
+Three sets of extensions:
 - `impls.cython_impl._ref.*`: the reference stage modules compiled as-is. They are copied to
   build/cython_ref/ with `impls.reference` imports rewritten to `impls.cython_impl._ref`, so the
   compiled modules call each other while impls/reference stays pure Python.
 - `impls.cython_impl._typed`: the hot stages rewritten in Cython with static types (.pyx).
+- `impls.rust_bridge._wire`: the Rust bridge's batch writer (without it the bridge uses marshal).
 
 If Cython is missing or a module fails to compile, the package still installs without them and the
 Cython implementations report themselves unavailable (impls/cython_impl/__init__.py).
@@ -23,7 +24,11 @@ ROOT = Path(__file__).resolve().parent
 REFERENCE = Path("impls/reference")
 GENERATED = Path("build/cython_ref")
 COMPILED_PACKAGE = "impls.cython_impl._ref"
-TYPED_SOURCES = {"impls.cython_impl._typed": "impls/cython_impl/_typed.pyx"}
+TYPED_SOURCES = {
+    "impls.cython_impl._typed": "impls/cython_impl/_typed.pyx",
+    # the Rust bridge's batch writer (falls back to marshal when not built)
+    "impls.rust_bridge._wire": "impls/rust_bridge/_wire.pyx",
+}
 DIRECTIVES = {
     "language_level": 3,
     # As-is compile: annotations stay documentation, so `x: dict` does not start rejecting None.

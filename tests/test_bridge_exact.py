@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import marshal
+import mmap
+import struct
 
 import pytest
 
 from impls.base import PartitionContext, Record
-from impls.rust_bridge import RustBridge, frames
+from impls.rust_bridge import RustBridge, _wire, frames
 
 CONTEXT = PartitionContext(teams=[], persons=[])
 
@@ -42,16 +44,26 @@ def echo(rust_floor: RustBridge) -> RustBridge:
     return dataclasses.replace(rust_floor, extra_args=("--echo",))
 
 
+def plain_records() -> list[Record]:
+    """The tricky records the C batch writer covers (no lone surrogate in a name)."""
+    return [r for r in tricky_records() if not any("\ud800" in name for name, _ in r.headers)]
+
+
 @pytest.mark.rust
-@pytest.mark.parametrize("shm", ["1", "0"])
-def test_every_field_arrives_unchanged(echo: RustBridge, shm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("shm", "writer"), [("1", "c"), ("1", "marshal"), ("0", "marshal")])
+def test_every_field_arrives_unchanged(
+    echo: RustBridge, shm: str, writer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PARTBENCH_BRIDGE_SHM", shm)
+    if writer == "marshal":
+        monkeypatch.setattr(frames, "write_batch", None)
     session = echo.start(CONTEXT)
     try:
         assert (session._shm is not None) == (shm == "1")  # type: ignore[attr-defined]
         # the big batch (12 MiB) grows the shared memory past its first 8 MiB, on both sides
         big = [Record(i, i, None, (), bytes([i]) * (1 << 20)) for i in range(12)]
-        for batch in (tricky_records(), general_records(), [], big, tricky_records()[:1], big):
+        batches = (tricky_records(), plain_records(), general_records(), [], big, tricky_records()[:1], big)
+        for batch in batches:
             out = session.process_batch(batch)
             assert out.outcomes == ({"event": len(batch)} if batch else {"event": 0})
             got = [marshal.loads(raw) for raw in out.streams["events"]]
@@ -59,6 +71,49 @@ def test_every_field_arrives_unchanged(echo: RustBridge, shm: str, monkeypatch: 
             assert got == want
     finally:
         session.close()
+
+
+def _decoded(payload: bytes) -> tuple[object, tuple[int, ...], bytes]:
+    """A batch payload read back: (columns, value lengths, values)."""
+    (m,) = struct.unpack_from("<I", payload)
+    columns = marshal.loads(payload[4 : 4 + m])
+    n = len(columns[0])
+    return columns, struct.unpack_from(f"<{n}i", payload, 4 + m), payload[4 + m + 4 * n :]
+
+
+@pytest.mark.parametrize("batch", [plain_records(), general_records(300), []], ids=["plain", "general", "empty"])
+def test_c_writer_payload_reads_back_like_batch_parts(batch: list[Record]) -> None:
+    buf = mmap.mmap(-1, 4 << 20)
+    n = _wire.write_batch(batch, buf)
+    assert _decoded(buf[:n]) == _decoded(frames.batch_payload(batch))
+    # "token" written once, flagged for back-references (0x80 | "u", u32 length), then referred to
+    assert buf[:n].count(b"u\x05\x00\x00\x00token") == 0
+    assert buf[:n].count(b"\xf5\x05\x00\x00\x00token") == (1 if batch else 0)
+
+
+def test_c_writer_counts_what_does_not_fit() -> None:
+    batch = general_records(50)
+    need = len(frames.batch_payload(batch))
+    small = bytearray(1000)
+    n = _wire.write_batch(batch, small)
+    assert n > len(small) and n >= need * 0.9  # the size to grow to (its own encoding, near marshal's)
+    assert _wire.write_batch(batch, bytearray(n)) == n
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        Record(0, 0, None, (("lone \ud800", b"v"),), b""),
+        Record(2**64, 0, None, (), b""),
+        Record(0, 0, None, [("token", b"v")], b""),  # type: ignore[arg-type]  # headers as a list
+        Record(0, 0, bytearray(b"k"), (), b""),  # type: ignore[arg-type]
+        Record(0, 0, None, (), memoryview(b"v")),  # type: ignore[arg-type]
+    ],
+    ids=["surrogate-name", "int-over-64-bits", "list-headers", "bytearray-key", "memoryview-value"],
+)
+def test_c_writer_leaves_other_shapes_to_marshal(record: Record) -> None:
+    with pytest.raises(_wire.Unsupported):
+        _wire.write_batch([record], bytearray(1 << 16))
 
 
 def _result(streams: object = (("events", [b"a", b"b"]),), outcomes: object = (("event", 2),),

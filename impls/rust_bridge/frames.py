@@ -117,6 +117,16 @@ def batch_parts(batch: Sequence[Record]) -> list[bytes]:
     ]
 
 
+try:  # the same payload written straight into the shared memory, in C (_wire.pyx)
+    from impls.rust_bridge._wire import Unsupported
+    from impls.rust_bridge._wire import write_batch as write_batch
+except ImportError:  # not built: the session uses batch_parts
+    write_batch = None
+
+    class Unsupported(ValueError):  # type: ignore[no-redef]
+        """Never raised without the C writer."""
+
+
 def batch_payload(batch: Sequence[Record]) -> bytes:
     """The whole batch payload (inline `B` frames; the shared memory takes the parts)."""
     return b"".join(batch_parts(batch))

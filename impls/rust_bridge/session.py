@@ -65,6 +65,19 @@ class _SharedRegion:
             self.map = mmap.mmap(self.fd, size)
         return n <= len(self.map)
 
+    def write_batch(self, batch: Sequence[Record]) -> int:
+        """The batch's payload at offset 0 (growing the file if needed); its length."""
+        if frames.write_batch is None:
+            return self.write(frames.batch_parts(batch))
+        try:
+            n = frames.write_batch(batch, self.map)
+            if n > len(self.map):
+                self.covers(n, grow=True)
+                n = frames.write_batch(batch, self.map)
+        except frames.Unsupported:
+            return self.write(frames.batch_parts(batch))
+        return n
+
     def write(self, parts: list[bytes]) -> int:
         """Concatenate parts at offset 0 (growing the file if needed); their total length."""
         pos = 0
@@ -195,12 +208,11 @@ class BridgeSession:
 
     def process_batch(self, batch: Sequence[Record]) -> BatchOutput:
         what = f"batch {self._batches}"
-        parts = frames.batch_parts(batch)
         if self._shm is not None:
-            length = self._shm.write(parts)
+            length = self._shm.write_batch(batch)
             kind, payload = self._exchange(frames.BATCH_SHM, frames.U64.pack(length), self._timeout_s, what)
         else:
-            kind, payload = self._exchange(frames.BATCH, b"".join(parts), self._timeout_s, what)
+            kind, payload = self._exchange(frames.BATCH, frames.batch_payload(batch), self._timeout_s, what)
         if kind == frames.RESULT_SHM and self._shm is not None:
             result = self._shm_result(payload)
         elif kind == frames.RESULT:
