@@ -37,7 +37,8 @@ impl Shm {
                 std::ptr::null_mut(),
                 size,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
+                // pages faulted in now (session start), not in the first timed batches
+                libc::MAP_SHARED | libc::MAP_POPULATE,
                 self.file.as_raw_fd(),
                 0,
             )
