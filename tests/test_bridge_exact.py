@@ -149,3 +149,16 @@ def test_parse_result_accepts_a_well_formed_result() -> None:
 def test_parse_result_rejects_malformed_results(payload: bytes, message: str) -> None:
     with pytest.raises(frames.FrameError, match=message):
         frames.parse_result(payload)
+
+
+class _Bytes(bytes):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [([], True), ([b"", b"x" * 5000], True), ([b"a", bytearray(b"b")], False), ([b"a", "a"], False),
+     ([b"a", None], False), ([_Bytes(b"a")], False)],
+)
+def test_result_stream_check_takes_exact_bytes_only(items: list[object], expected: bool) -> None:
+    assert _wire.all_bytes(items) is expected

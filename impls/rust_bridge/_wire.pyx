@@ -222,3 +222,12 @@ def write_batch(batch, buffer) -> int:
         if value is not None:
             put(&o, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
     return o.n
+
+
+def all_bytes(list items) -> bool:
+    """Whether every item is exactly `bytes` (a result stream's check, one C loop)."""
+    cdef Py_ssize_t i
+    for i in range(len(items)):
+        if not PyBytes_CheckExact(items[i]):
+            return False
+    return True

@@ -118,13 +118,16 @@ def batch_parts(batch: Sequence[Record]) -> list[bytes]:
 
 
 try:  # the same payload written straight into the shared memory, in C (_wire.pyx)
-    from impls.rust_bridge._wire import Unsupported
+    from impls.rust_bridge._wire import Unsupported, all_bytes
     from impls.rust_bridge._wire import write_batch as write_batch
 except ImportError:  # not built: the session uses batch_parts
     write_batch = None
 
     class Unsupported(ValueError):  # type: ignore[no-redef]
         """Never raised without the C writer."""
+
+    def all_bytes(items: list[Any]) -> bool:
+        return set(map(type, items)) <= {bytes}
 
 
 def batch_payload(batch: Sequence[Record]) -> bytes:
@@ -165,7 +168,7 @@ def parse_result(payload: bytes | bytearray | memoryview) -> Result:
     for name, records in _pairs(stream_items, list, "stream"):
         if name not in streams:
             raise FrameError(f"unknown output stream {name!r}")
-        if not set(map(type, records)) <= {bytes}:
+        if not all_bytes(records):
             raise FrameError(f"output stream {name!r} holds a record that is not bytes")
         if streams[name]:
             streams[name] += records
