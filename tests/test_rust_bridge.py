@@ -137,3 +137,34 @@ def test_shared_memory_and_inline_frames_agree(monkeypatch: pytest.MonkeyPatch) 
             session.close()
     assert outputs["1"] == outputs["0"]
     assert {f for f in os.listdir("/dev/shm") if f.startswith("partbench-bridge-")} == before
+
+
+@pytest.mark.parametrize(
+    ("layout", "args"),
+    [("in place", ()), ("rest larger than the gap", ("--result-gap", "0")),
+     ("events outgrow their room", ("--events-room", "4096"))],
+)
+def test_result_layouts_in_shared_memory_agree_with_inline_frames(
+    layout: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child writes the events stream straight into the shared memory (main.rs, InPlace);
+    when the rest of the result does not fit before it, or the stream outgrew its room, the
+    result is copied after it instead. Every layout gives what inline frames give, batch by
+    batch (the layout is forced with the child's test-only size flags)."""
+    impl = registry.get("rust")
+    if impl.unavailable_reason() is not None:
+        pytest.fail(f"rust unavailable: {impl.unavailable_reason()}")
+    assert isinstance(impl, RustBridge)
+    context, batches = _general_batches(n=4)
+
+    def outputs(bridge: RustBridge) -> list[tuple[object, object]]:
+        session = bridge.start(context)
+        try:
+            return [(out.streams, out.outcomes) for out in map(session.process_batch, batches)]
+        finally:
+            session.close()
+
+    monkeypatch.setenv("PARTBENCH_BRIDGE_SHM", "0")
+    inline = outputs(impl)
+    monkeypatch.setenv("PARTBENCH_BRIDGE_SHM", "1")
+    assert outputs(dataclasses.replace(impl, extra_args=args)) == inline, layout

@@ -9,7 +9,7 @@
 //! batch); larger blocks go to the system allocator. The lists are per thread (no lock).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 
 const CLASS: usize = 16;
@@ -50,10 +50,53 @@ impl Pool {
     }
 }
 
+thread_local! {
+    // One block of the bridge's shared memory lent to an output buffer (see `vec_in_region`):
+    // (start, end, handed out yet). Only large blocks are checked against it, so the pool's
+    // paths carry no extra work.
+    static REGION: Cell<(usize, usize, bool)> = const { Cell::new((0, 0, true)) };
+}
+
+/// An empty `Vec` whose `len` bytes of capacity are the memory at `ptr` (the bridge's shared
+/// memory), so that a stream of output records is written where the parent reads it and is
+/// not copied there after the batch (protocol::OutStream).
+///
+/// The block comes from the global allocator (this one hands it out for the request), so the
+/// `Vec` is an ordinary one: freeing a block inside the region is a no-op (the mapping owns
+/// it), and growing one past its capacity moves it to the heap (then the result is copied
+/// into the shared memory as before). `len` must be over the pool's block sizes; the region
+/// stays registered until the next call, so the `Vec` must be dropped before then, and before
+/// the mapping goes away.
+pub fn vec_in_region(ptr: *mut u8, len: usize) -> Vec<u8> {
+    assert!(len > CLASS * CLASSES && !ptr.is_null());
+    REGION.with(|r| r.set((ptr as usize, ptr as usize + len, false)));
+    let v = Vec::with_capacity(len);
+    debug_assert_eq!(v.as_ptr(), ptr as *const u8);
+    v
+}
+
+/// Forget the region once its `Vec` is gone (the mapping may move before the next batch).
+pub fn release_region() {
+    REGION.with(|r| r.set((0, 0, true)));
+}
+
+#[inline]
+fn in_region(p: *mut u8) -> bool {
+    let (start, end, _) = REGION.with(Cell::get);
+    (start..end).contains(&(p as usize))
+}
+
 unsafe impl GlobalAlloc for Pool {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(c) = Pool::class(&layout) else { return System.alloc(layout) };
+        let Some(c) = Pool::class(&layout) else {
+            let (start, end, lent) = REGION.with(Cell::get);
+            if !lent && layout.size() == end - start {
+                REGION.with(|r| r.set((start, end, true)));
+                return start as *mut u8;
+            }
+            return System.alloc(layout);
+        };
         // SAFETY: the state is this thread's own, and no reference to it outlives this call.
         STATE.with(|st| {
             let st = &mut *st.get();
@@ -81,7 +124,12 @@ unsafe impl GlobalAlloc for Pool {
 
     #[inline]
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        let Some(c) = Pool::class(&layout) else { return System.dealloc(p, layout) };
+        let Some(c) = Pool::class(&layout) else {
+            if !in_region(p) {
+                System.dealloc(p, layout);
+            }
+            return;
+        };
         // SAFETY: as in alloc.
         STATE.with(|st| {
             let st = &mut *st.get();
@@ -95,6 +143,13 @@ unsafe impl GlobalAlloc for Pool {
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
         match (Pool::class(&layout), Pool::class(&new_layout)) {
             (Some(a), Some(b)) if a == b => p,
+            (None, None) if in_region(p) => {
+                let q = System.alloc(new_layout);
+                if !q.is_null() {
+                    ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+                }
+                q
+            }
             (None, None) => System.realloc(p, layout, new_size),
             _ => {
                 let q = self.alloc(new_layout);

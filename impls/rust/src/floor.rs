@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::json::{self, Value};
-use crate::protocol::{out_streams, BatchResult, RecordRef};
+use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
 use crate::{Mode, STAGES, STREAMS};
 
 pub struct Floor {
@@ -54,10 +54,12 @@ fn encode(out: &mut Vec<u8>, outer: &json::Map, inner: &Value) {
 
 impl Mode for Floor {
     /// Record by record, like the full pipeline (each record's tree is encoded while in cache).
-    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult {
+    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, events: OutStream) -> BatchResult {
         let mut stage_ticks = vec![0u64; STAGES.len()];
         let started = instrument.then(Instant::now);
-        let mut streams = out_streams(STREAMS.len(), &[self.out_bytes]);
+        let mut streams = out_streams(STREAMS.len(), &[]);
+        streams[0] = events;
+        streams[0].reserve(self.out_bytes + self.out_bytes / 8);
         let events = &mut streams[0];
         let mut failed = 0u64;
         // the clock is read only in the instrumented pass

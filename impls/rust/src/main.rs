@@ -3,8 +3,9 @@
 //!
 //! Usage: `partbench-rust` (then speak the protocol on stdin/stdout).
 //! Test-only fault injection (used by the bridge's failure tests, never by the harness):
-//! `--fault crash|hang|garbage|bad-version|hang-hello [--fault-after N]`; and `--echo` (records come
-//! back as they were parsed, for the bridge's exactness test).
+//! `--fault crash|hang|garbage|bad-version|hang-hello [--fault-after N]`; `--echo` (records come
+//! back as they were parsed, for the bridge's exactness test); `--events-room N` / `--result-gap N`
+//! (fixed sizes for a result written in place, so that tests reach its copying paths).
 
 mod alloc;
 mod context;
@@ -60,9 +61,10 @@ pub const STAGES: [&str; 13] = [
     "flush",
 ];
 
-/// A pipeline mode: processes one batch, returning streams in STREAMS order.
+/// A pipeline mode: processes one batch, returning streams in STREAMS order. `events` is the
+/// empty stream to write the first one (events) into: in the shared memory when it can be.
 pub trait Mode {
-    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult;
+    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, events: OutStream) -> BatchResult;
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -79,10 +81,13 @@ struct Args {
     fault: Fault,
     fault_after: u64,
     echo: bool,
+    /// test-only: fixed room for the events stream / gap before it (InPlace), else planned
+    events_room: Option<usize>,
+    result_gap: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { fault: Fault::None, fault_after: 0, echo: false };
+    let mut args = Args { fault: Fault::None, fault_after: 0, echo: false, events_room: None, result_gap: None };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -103,6 +108,13 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--fault-after needs a number")?
             }
             "--echo" => args.echo = true,
+            "--events-room" => {
+                let n: usize = it.next().and_then(|s| s.parse().ok()).ok_or("--events-room needs a number")?;
+                args.events_room = Some(n.max(4096));
+            }
+            "--result-gap" => {
+                args.result_gap = Some(it.next().and_then(|s| s.parse().ok()).ok_or("--result-gap needs a number")?)
+            }
             "--version" => {
                 println!("partbench-rust {} (bridge protocol {PROTOCOL_VERSION})", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
@@ -220,6 +232,7 @@ fn main() {
     let mut response: Vec<u8> = Vec::new();
     let mut parser = BatchParser::default();
     let mut batches: u64 = 0;
+    let mut sizes = Sizes::default();
     loop {
         let kind = match read_frame(&mut input, &mut buf) {
             Ok(Some(k)) => k,
@@ -247,26 +260,39 @@ fn main() {
             }
         }
         let in_shm = kind == BATCH_SHM;
-        let payload: &[u8] = if in_shm {
-            let n = match <[u8; 8]>::try_from(buf.as_slice()) {
+        let n_in = if in_shm {
+            match <[u8; 8]>::try_from(buf.as_slice()) {
                 Ok(b) => u64::from_le_bytes(b) as usize,
                 Err(_) => fail(&mut output, "shared-memory batch frame must carry a u64 length", 2),
-            };
-            match shm.as_mut().unwrap().input(n) {
+            }
+        } else {
+            0
+        };
+        // The events stream is written straight into the shared memory, after the batch and a
+        // gap for the rest of the result (`InPlace`), when the parent offered it.
+        let place = in_shm.then(|| InPlace::plan(n_in, &sizes, args.events_room, args.result_gap));
+        let events = match (&place, shm.as_mut()) {
+            (Some(p), Some(sh)) => match sh.reserve(p.events_at + p.events_room) {
+                Ok(()) => OutStream::in_buffer(alloc::vec_in_region(sh.ptr_at(p.events_at), p.events_room)),
+                Err(e) => fail(&mut output, &e, 2),
+            },
+            _ => OutStream::default(),
+        };
+        let payload: &[u8] = if in_shm {
+            match shm.as_mut().unwrap().input(n_in) {
                 Ok(p) => p,
                 Err(e) => fail(&mut output, &e, 2),
             }
         } else {
             &buf
         };
-        let input_len = payload.len();
         let records = match parser.parse(payload) {
             Ok(r) => r,
             Err(e) => fail(&mut output, &e, 2),
         };
         // The child's own processing time: records in memory → outputs serialized, no frame I/O.
         let t0 = Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mode.process(&records, instrument)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mode.process(&records, instrument, events)));
         let ns = t0.elapsed().as_nanos() as u64;
         let result = match result {
             Ok(r) => r,
@@ -282,30 +308,108 @@ fn main() {
         // The records borrow the shared memory, which writing the result may re-map.
         drop(records);
         let stage_names: &[&str] = if instrument { &STAGES } else { &[] };
-        let sent = if in_shm {
-            // Straight into the shared memory after the batch (64-byte aligned; the batch is not
-            // needed any more): sized first, then written, no intermediate buffer.
-            let at = (input_len + 63) & !63;
-            let mut size = Count(0);
-            encode_result(&mut size, &result, ns, &STREAMS, stage_names);
-            match shm.as_mut().unwrap().output(at, size.0) {
-                Ok(buf) => encode_result(&mut Fill { buf, pos: 0 }, &result, ns, &STREAMS, stage_names),
-                Err(e) => fail(&mut output, &e, 2),
+        let mut prefix = Count(0);
+        result_prefix(&mut prefix, &result, ns, &STREAMS);
+        sizes = Sizes { events: result.streams.first().map_or(0, OutStream::bytes), prefix: prefix.0 };
+        let sent = match (place, shm.as_mut()) {
+            (Some(p), Some(sh)) => {
+                let (at, len) = match p.finish(sh, &result, ns, stage_names, prefix.0) {
+                    Ok(range) => range,
+                    Err(e) => fail(&mut output, &e, 2),
+                };
+                let mut ctl = [0u8; 16];
+                ctl[..8].copy_from_slice(&(at as u64).to_le_bytes());
+                ctl[8..].copy_from_slice(&(len as u64).to_le_bytes());
+                write_frame(&mut output, RESULT_SHM, &ctl)
             }
-            let mut ctl = [0u8; 16];
-            ctl[..8].copy_from_slice(&(at as u64).to_le_bytes());
-            ctl[8..].copy_from_slice(&(size.0 as u64).to_le_bytes());
-            write_frame(&mut output, RESULT_SHM, &ctl)
-        } else {
-            response.clear();
-            encode_result(&mut response, &result, ns, &STREAMS, stage_names);
-            write_frame(&mut output, RESULT, &response)
+            _ => {
+                response.clear();
+                encode_result(&mut response, &result, ns, &STREAMS, stage_names);
+                write_frame(&mut output, RESULT, &response)
+            }
         };
         if sent.is_err() {
             std::process::exit(1);
         }
         // Freed after answering: this overlaps with the parent reading the result.
         drop(result);
+        alloc::release_region(); // the lent block is freed (a no-op); nothing points there now
         batches += 1;
     }
+}
+
+/// The previous result's sizes: the next batch's room for its events and for the rest.
+#[derive(Default)]
+struct Sizes {
+    events: usize,
+    prefix: usize,
+}
+
+/// Where one batch's result goes in the shared memory when its events stream is written in
+/// place: the batch at 0, then a gap that the result's prefix fills from its end (everything
+/// before the events' records: the other streams), then the records, then the outcomes and
+/// stage times. The result is one marshal object, as with a copy (docs/bridge.md).
+struct InPlace {
+    events_at: usize,
+    events_room: usize,
+    gap: usize,
+}
+
+impl InPlace {
+    fn plan(batch_len: usize, last: &Sizes, events_room: Option<usize>, gap: Option<usize>) -> InPlace {
+        // room for more than the last batch's (the pipeline reserves 1/8 more than that)
+        let events_room = events_room.unwrap_or((last.events + last.events / 4 + (256 << 10)).max(1 << 20));
+        let gap = gap.unwrap_or(((last.prefix + last.prefix / 2 + (16 << 10) + 63) & !63).max(64 << 10));
+        InPlace { events_at: ((batch_len + 63) & !63) + gap, events_room, gap }
+    }
+
+    /// Write the result; its (offset, length). In place: the prefix ends where the records
+    /// start, the outcomes follow them. Otherwise the whole result goes after the reserved
+    /// room: when the prefix is larger than the gap (the records are then copied from where
+    /// they are, by offset: growing the file may re-map it under the stream's pointer), or when
+    /// the stream outgrew its room and moved to the heap.
+    fn finish(
+        &self,
+        sh: &mut shm::Shm,
+        r: &BatchResult,
+        ns: u64,
+        stage_names: &[&str],
+        prefix_len: usize,
+    ) -> Result<(usize, usize), String> {
+        let events = &r.streams[0];
+        // compared before anything can re-map the region
+        let in_region = events.as_ptr() == sh.ptr_at(self.events_at) as *const u8;
+        let n_events = events.bytes();
+        let mut suffix = Count(0);
+        result_suffix(&mut suffix, r, stage_names);
+        if in_region && prefix_len <= self.gap {
+            let start = self.events_at - prefix_len;
+            result_prefix(&mut Fill { buf: sh.output(start, prefix_len)?, pos: 0 }, r, ns, &STREAMS);
+            let end = self.events_at + n_events;
+            result_suffix(&mut Fill { buf: sh.output(end, suffix.0)?, pos: 0 }, r, stage_names);
+            return Ok((start, end + suffix.0 - start));
+        }
+        let at = (self.events_at + self.events_room + 63) & !63;
+        if !in_region {
+            return write_result(sh, at, r, ns, stage_names);
+        }
+        let total = prefix_len + n_events + suffix.0;
+        sh.reserve(at + total)?;
+        result_prefix(&mut Fill { buf: sh.output(at, prefix_len)?, pos: 0 }, r, ns, &STREAMS);
+        // SAFETY: both ranges are within the mapping (reserved above) and do not overlap
+        // (`at` is past the reserved room).
+        unsafe {
+            std::ptr::copy_nonoverlapping(sh.ptr_at(self.events_at), sh.ptr_at(at + prefix_len), n_events);
+        }
+        result_suffix(&mut Fill { buf: sh.output(at + prefix_len + n_events, suffix.0)?, pos: 0 }, r, stage_names);
+        Ok((at, total))
+    }
+}
+
+/// The whole result copied into the shared memory at `at`: (offset, length).
+fn write_result(sh: &mut shm::Shm, at: usize, r: &BatchResult, ns: u64, stage_names: &[&str]) -> Result<(usize, usize), String> {
+    let mut size = Count(0);
+    encode_result(&mut size, r, ns, &STREAMS, stage_names);
+    encode_result(&mut Fill { buf: sh.output(at, size.0)?, pos: 0 }, r, ns, &STREAMS, stage_names);
+    Ok((at, size.0))
 }

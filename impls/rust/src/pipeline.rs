@@ -908,7 +908,7 @@ pub fn ticks_to_ns(stage_ticks: &[u64], elapsed_ns: u64) -> Vec<u64> {
 }
 
 impl Mode for Pipeline {
-    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool) -> BatchResult {
+    fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, mut events: OutStream) -> BatchResult {
         let mut b = Batch {
             touches: Touches::default(),
             touched_groups: IndexSet::default(),
@@ -917,6 +917,8 @@ impl Mode for Pipeline {
             person_json: AHashMap::new(),
             streams: out_streams(STREAMS.len(), &self.out_bytes),
         };
+        events.reserve(self.out_bytes.first().map_or(0, |&b| b + b / 8));
+        b.streams[0] = events;
         // indexes into STAGES
         const DEFS: usize = 10;
         const EMIT: usize = 11;

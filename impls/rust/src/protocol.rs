@@ -298,6 +298,23 @@ impl OutStream {
         OutStream { buf: Vec::with_capacity(bytes), count: 0 }
     }
 
+    /// A stream written into `buf` (empty; its capacity is the room before it must move).
+    pub fn in_buffer(buf: Vec<u8>) -> OutStream {
+        debug_assert!(buf.is_empty());
+        OutStream { buf, count: 0 }
+    }
+
+    /// Room for `bytes` more without growing (nothing when the buffer already has it: a
+    /// stream lent the shared memory keeps it).
+    pub fn reserve(&mut self, bytes: usize) {
+        self.buf.reserve(bytes);
+    }
+
+    /// Where the records are (to tell whether a stream lent the shared memory stayed there).
+    pub fn as_ptr(&self) -> *const u8 {
+        self.buf.as_ptr()
+    }
+
     /// Append one record: `write` appends its bytes to the buffer it is given.
     #[inline]
     pub fn record(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
@@ -437,15 +454,36 @@ fn m_int(o: &mut impl Out, negative: bool, magnitude: u64) {
 /// Result payload: one marshal object, (processing_ns, ((stream name, [record bytes, …]), …),
 /// ((outcome name, count), …), ((stage name, ns), …)); stages only when instrumented.
 pub fn encode_result(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stream_names: &[&str], stage_names: &[&str]) {
+    result_prefix(o, r, processing_ns, stream_names);
+    if let Some(first) = r.streams.first().filter(|_| !stream_names.is_empty()) {
+        o.put(&first.buf); // already marshal `bytes` items
+    }
+    result_suffix(o, r, stage_names);
+}
+
+/// The result up to the first stream's records: the first stream (events) goes last in the
+/// streams tuple, so that its records, the bulk of a result, can sit at the end of the prefix
+/// where they were written (main.rs, "in place"). The parent looks streams up by name.
+pub fn result_prefix(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stream_names: &[&str]) {
     m_tuple(o, 4);
     m_int(o, false, processing_ns);
-    m_tuple(o, stream_names.len().min(r.streams.len()));
-    for (name, recs) in stream_names.iter().zip(&r.streams) {
+    let n = stream_names.len().min(r.streams.len());
+    m_tuple(o, n);
+    for (name, recs) in stream_names.iter().zip(&r.streams).take(n).skip(1) {
         m_tuple(o, 2);
         m_str(o, name.as_bytes());
         typed(o, b'[', recs.len());
-        o.put(&recs.buf); // already marshal `bytes` items
+        o.put(&recs.buf);
     }
+    if n > 0 {
+        m_tuple(o, 2);
+        m_str(o, stream_names[0].as_bytes());
+        typed(o, b'[', r.streams[0].len());
+    }
+}
+
+/// The result after the first stream's records: outcomes and stage times.
+pub fn result_suffix(o: &mut impl Out, r: &BatchResult, stage_names: &[&str]) {
     m_tuple(o, r.outcomes.len());
     for (name, count) in &r.outcomes {
         m_tuple(o, 2);
@@ -466,8 +504,7 @@ pub fn encode_result(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stre
 pub struct Echo;
 
 impl crate::Mode for Echo {
-    fn process(&mut self, records: &[RecordRef<'_>], _instrument: bool) -> BatchResult {
-        let mut events = OutStream::default();
+    fn process(&mut self, records: &[RecordRef<'_>], _instrument: bool, mut events: OutStream) -> BatchResult {
         for r in records {
             events.record(|o| {
                 m_tuple(o, 5);

@@ -72,14 +72,28 @@ impl Shm {
         Ok(unsafe { std::slice::from_raw_parts(self.ptr, n) })
     }
 
-    /// Bytes [at, at + n) to write the result into, growing the file (and the mapping) if needed.
-    pub fn output(&mut self, at: usize, n: usize) -> Result<&mut [u8], String> {
-        let end = at.checked_add(n).ok_or("result size overflow")?;
-        if end > self.len {
-            let size = (end + end / 4 + (1 << 20)) & !((1 << 20) - 1);
+    /// Make the mapping at least n bytes long (growing the file and re-mapping if needed).
+    pub fn reserve(&mut self, n: usize) -> Result<(), String> {
+        if n > self.len {
+            let size = (n + n / 4 + (1 << 20)) & !((1 << 20) - 1);
             self.file.set_len(size as u64).map_err(|e| format!("growing the shared memory: {e}"))?;
             self.remap().map_err(|e| format!("re-mapping the shared memory: {e}"))?;
         }
+        Ok(())
+    }
+
+    /// The address of byte `at` of the mapping (at most its length), for a buffer lent to the
+    /// pipeline (alloc::vec_in_region); valid until the next re-map.
+    pub fn ptr_at(&self, at: usize) -> *mut u8 {
+        assert!(at <= self.len);
+        // SAFETY: within the mapping (checked), or one past its end.
+        unsafe { self.ptr.add(at) }
+    }
+
+    /// Bytes [at, at + n) to write the result into, growing the file (and the mapping) if needed.
+    pub fn output(&mut self, at: usize, n: usize) -> Result<&mut [u8], String> {
+        let end = at.checked_add(n).ok_or("result size overflow")?;
+        self.reserve(end)?;
         // SAFETY: [at, end) is within the mapping (checked above); the parent does not touch the
         // region until it reads the `r` frame, and no other slice of the mapping is alive (&mut self).
         Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), n) })
