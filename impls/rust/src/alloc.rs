@@ -176,3 +176,37 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vec_in_the_region_writes_there_and_moves_out_when_it_grows() {
+        // the "shared memory": a leaked heap block (a region's memory is never freed by the Vec)
+        let region: &'static mut [u8] = Box::leak(vec![0u8; 8192].into_boxed_slice());
+        let base = region.as_mut_ptr();
+        let mut v = vec_in_region(base, 4096);
+        assert_eq!(v.as_ptr(), base as *const u8);
+        assert_eq!(v.capacity(), 4096);
+        v.extend_from_slice(&[7u8; 4000]);
+        assert_eq!(v.as_ptr(), base as *const u8, "within its room it stays in the region");
+        assert_eq!(region_byte(base, 3999), 7);
+        v.extend_from_slice(&[9u8; 200]); // past the room: moved to the heap, contents kept
+        assert_ne!(v.as_ptr(), base as *const u8);
+        assert!(v[..4000].iter().all(|&b| b == 7) && v[4000..].iter().all(|&b| b == 9));
+        drop(v); // an ordinary heap block now
+        let w = vec_in_region(base, 2048);
+        assert_eq!(w.as_ptr(), base as *const u8);
+        drop(w); // freeing the region's block is a no-op
+        release_region();
+        // an ordinary large allocation of the same size is not handed the region again
+        let x: Vec<u8> = Vec::with_capacity(2048);
+        assert_ne!(x.as_ptr(), base as *const u8);
+    }
+
+    fn region_byte(base: *mut u8, i: usize) -> u8 {
+        // SAFETY: within the leaked 8 KiB block.
+        unsafe { *base.add(i) }
+    }
+}
