@@ -4,16 +4,23 @@
 //! malloc/free/consolidation took over a quarter of the child's time (perf); with this pool the
 //! child runs about a quarter fewer instructions (callgrind, 2,000 general events). mimalloc and
 //! jemalloc are not packaged for Debian here, so this is the minimal alternative: blocks of up to
-//! 1 KiB come from per-size-class free lists (16-byte classes) carved out of 1 MiB chunks and are
-//! reused but never returned to the system (the child is one session: its peak is bounded by a
-//! batch); larger blocks go to the system allocator. The lists are per thread (no lock).
+//! 1 KiB come from per-size-class free lists (16-byte classes), blocks of up to 64 KiB from
+//! power-of-two classes (2, 4, … 64 KiB: a general event's `data` text and its properties
+//! literal, ~2–4 KiB each, went through glibc's `_int_malloc`/`_int_free`, ~3% of the child's
+//! time in perf), all carved out of 1 MiB chunks and reused but never returned to the system
+//! (the child is one session: its peak is bounded by a batch); larger blocks go to the system
+//! allocator. The lists are per thread (no lock).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 
 const CLASS: usize = 16;
-const CLASSES: usize = 64; // blocks up to 1024 bytes
+const SMALL: usize = 64; // 16-byte classes: blocks up to 1024 bytes
+const LARGE: usize = 6; // then 2, 4, 8, 16, 32, 64 KiB
+const CLASSES: usize = SMALL + LARGE;
+/// The largest block the pool serves.
+const MAX_BLOCK: usize = (CLASS * SMALL) << LARGE;
 const CHUNK: usize = 1 << 20;
 
 struct State {
@@ -42,10 +49,23 @@ impl Pool {
 
     #[inline]
     fn class(layout: &Layout) -> Option<usize> {
-        if layout.size() <= CLASS * CLASSES && layout.align() <= CLASS {
-            Some(layout.size().max(1).div_ceil(CLASS) - 1)
-        } else {
+        let n = layout.size();
+        if layout.align() > CLASS || n > MAX_BLOCK {
             None
+        } else if n <= CLASS * SMALL {
+            Some(n.max(1).div_ceil(CLASS) - 1)
+        } else {
+            // (1 KiB, 2 KiB] → SMALL, (2 KiB, 4 KiB] → SMALL + 1, …
+            Some(SMALL + (usize::BITS - (n - 1).leading_zeros()) as usize - 11)
+        }
+    }
+
+    #[inline]
+    fn class_size(c: usize) -> usize {
+        if c < SMALL {
+            (c + 1) * CLASS
+        } else {
+            (CLASS * SMALL) << (c - SMALL + 1)
         }
     }
 }
@@ -64,11 +84,11 @@ thread_local! {
 /// The block comes from the global allocator (this one hands it out for the request), so the
 /// `Vec` is an ordinary one: freeing a block inside the region is a no-op (the mapping owns
 /// it), and growing one past its capacity moves it to the heap (then the result is copied
-/// into the shared memory as before). `len` must be over the pool's block sizes; the region
+/// into the shared memory as before). `len` must be over the pool's block sizes (64 KiB); the region
 /// stays registered until the next call, so the `Vec` must be dropped before then, and before
 /// the mapping goes away.
 pub fn vec_in_region(ptr: *mut u8, len: usize) -> Vec<u8> {
-    assert!(len > CLASS * CLASSES && !ptr.is_null());
+    assert!(len > MAX_BLOCK && !ptr.is_null());
     REGION.with(|r| r.set((ptr as usize, ptr as usize + len, false)));
     let v = Vec::with_capacity(len);
     debug_assert_eq!(v.as_ptr(), ptr as *const u8);
@@ -106,7 +126,7 @@ unsafe impl GlobalAlloc for Pool {
                 st.free[c] = *(head as *mut *mut u8);
                 return head;
             }
-            let size = (c + 1) * CLASS;
+            let size = Pool::class_size(c);
             if st.left < size {
                 let chunk = System.alloc(Layout::from_size_align_unchecked(CHUNK, CLASS));
                 if chunk.is_null() {
@@ -184,29 +204,62 @@ mod tests {
     #[test]
     fn a_vec_in_the_region_writes_there_and_moves_out_when_it_grows() {
         // the "shared memory": a leaked heap block (a region's memory is never freed by the Vec)
-        let region: &'static mut [u8] = Box::leak(vec![0u8; 8192].into_boxed_slice());
+        let region: &'static mut [u8] = Box::leak(vec![0u8; 1 << 18].into_boxed_slice());
         let base = region.as_mut_ptr();
-        let mut v = vec_in_region(base, 4096);
+        let room = 100_000;
+        let mut v = vec_in_region(base, room);
         assert_eq!(v.as_ptr(), base as *const u8);
-        assert_eq!(v.capacity(), 4096);
-        v.extend_from_slice(&[7u8; 4000]);
+        assert_eq!(v.capacity(), room);
+        v.extend_from_slice(&[7u8; 99_000]);
         assert_eq!(v.as_ptr(), base as *const u8, "within its room it stays in the region");
-        assert_eq!(region_byte(base, 3999), 7);
-        v.extend_from_slice(&[9u8; 200]); // past the room: moved to the heap, contents kept
+        assert_eq!(region_byte(base, 98_999), 7);
+        v.extend_from_slice(&[9u8; 2000]); // past the room: moved to the heap, contents kept
         assert_ne!(v.as_ptr(), base as *const u8);
-        assert!(v[..4000].iter().all(|&b| b == 7) && v[4000..].iter().all(|&b| b == 9));
+        assert!(v[..99_000].iter().all(|&b| b == 7) && v[99_000..].iter().all(|&b| b == 9));
         drop(v); // an ordinary heap block now
-        let w = vec_in_region(base, 2048);
+        let w = vec_in_region(base, 70_000);
         assert_eq!(w.as_ptr(), base as *const u8);
         drop(w); // freeing the region's block is a no-op
         release_region();
         // an ordinary large allocation of the same size is not handed the region again
-        let x: Vec<u8> = Vec::with_capacity(2048);
+        let x: Vec<u8> = Vec::with_capacity(70_000);
         assert_ne!(x.as_ptr(), base as *const u8);
     }
 
     fn region_byte(base: *mut u8, i: usize) -> u8 {
         // SAFETY: within the leaked 8 KiB block.
         unsafe { *base.add(i) }
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn classes_cover_each_size_with_the_smallest_block() {
+        for n in [1usize, 16, 17, 1024, 1025, 2048, 2049, 4096, 65_535, 65_536] {
+            let c = Pool::class(&Layout::from_size_align(n, 8).unwrap()).unwrap();
+            assert!(Pool::class_size(c) >= n, "{n}");
+            assert!(c == 0 || Pool::class_size(c - 1) < n, "{n}: a smaller class would do");
+        }
+        assert_eq!(Pool::class(&Layout::from_size_align(65_537, 8).unwrap()), None);
+        assert_eq!(Pool::class(&Layout::from_size_align(64, 32).unwrap()), None);
+        assert_eq!(Pool::class_size(CLASSES - 1), MAX_BLOCK);
+    }
+
+    #[test]
+    fn blocks_of_every_class_are_reused_and_keep_their_bytes() {
+        for n in [24usize, 1000, 3000, 40_000] {
+            let mut v: Vec<u8> = Vec::with_capacity(n);
+            v.resize(n, 0xAB);
+            let p = v.as_ptr();
+            drop(v);
+            let w: Vec<u8> = Vec::with_capacity(n);
+            assert_eq!(w.as_ptr(), p, "{n}: the freed block is handed out again");
+            let mut g: Vec<u8> = vec![1u8; n];
+            g.extend_from_slice(&vec![2u8; n]); // grows into a larger class: copied
+            assert!(g[..n].iter().all(|&b| b == 1) && g[n..].iter().all(|&b| b == 2));
+        }
     }
 }

@@ -110,7 +110,7 @@ fn parse_args() -> Result<Args, String> {
             "--echo" => args.echo = true,
             "--events-room" => {
                 let n: usize = it.next().and_then(|s| s.parse().ok()).ok_or("--events-room needs a number")?;
-                args.events_room = Some(n.max(4096));
+                args.events_room = Some(n.max(128 << 10)); // over the pool's largest block
             }
             "--result-gap" => {
                 args.result_gap = Some(it.next().and_then(|s| s.parse().ok()).ok_or("--result-gap needs a number")?)
