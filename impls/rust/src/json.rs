@@ -1324,7 +1324,7 @@ pub fn write_props_as_str(
         let mut hit = None;
         if !may_change(key) {
             for (q, ms) in members.iter().enumerate().skip(next) {
-                if ms.key_end != u32::MAX && &text[ms.start as usize + 1..ms.key_end as usize] == key.as_slice() {
+                if ms.key_end != u32::MAX && crate::omap::key_eq(&text[ms.start as usize + 1..ms.key_end as usize], key) {
                     hit = Some(q);
                     break;
                 }

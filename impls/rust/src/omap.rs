@@ -60,7 +60,7 @@ pub fn key_hash(k: &[u8]) -> u64 {
 
 /// Key equality: lengths first, then (up to 16 bytes) one register compare instead of a bcmp call.
 #[inline(always)]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn key_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && if a.len() <= 16 { crate::scan::load_upto16(a) == crate::scan::load_upto16(b) } else { a == b }
 }
 
