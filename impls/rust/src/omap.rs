@@ -242,6 +242,12 @@ impl Map {
         }
     }
 
+    /// The member at a position (from `position`, or counted in `iter`).
+    #[inline]
+    pub fn get_index(&self, i: usize) -> Option<(&JStr, &Value)> {
+        self.entries.get(i).map(|(k, v)| (k, v))
+    }
+
     #[inline]
     pub fn get<Q: AsRef<[u8]> + ?Sized>(&self, key: &Q) -> Option<&Value> {
         self.position(key).map(|p| &self.entries[p].1)

@@ -114,6 +114,23 @@ struct Ev {
     warnings: Vec<(&'static str, Vec<u8>)>,
     dlq: Option<(&'static str, &'static str)>,
     overflow: Option<&'static str>,
+    /// where each of FIELDS is in the merged event: (in `outer`, member index); set by decode
+    /// once `outer` and `data` are final (only values change in them afterwards)
+    fields: [Option<(bool, u32)>; FIELDS.len()],
+}
+
+/// The members the stages read from the merged event (`event_get`). Found in one pass over both
+/// layers per record instead of a lookup in each per read (~25 `Map::position` calls per
+/// general event, ~3 K instructions, callgrind).
+const FIELDS: [&[u8]; 14] = [
+    b"uuid", b"event", b"distinct_id", b"$distinct_id", b"token", b"$token", b"api_key",
+    b"now", b"$set", b"$set_once", b"ip", b"sent_at", b"timestamp", b"offset",
+];
+
+#[inline]
+fn field_index(key: &[u8]) -> Option<usize> {
+    // (a `match` on the byte strings ran ~0.4% more instructions in all, callgrind)
+    FIELDS.iter().position(|f| *f == key)
 }
 
 impl Ev {
@@ -143,11 +160,28 @@ impl Ev {
             warnings: Vec::new(),
             dlq: None,
             overflow: None,
+            fields: [None; FIELDS.len()],
+        }
+    }
+
+    /// Record where FIELDS are, after `outer` and `data` are set (outer wins, as in event_get).
+    fn locate_fields(&mut self) {
+        for (outer, m) in [(false, &self.data), (true, &self.outer)] {
+            for (i, (k, _)) in m.iter().enumerate() {
+                if let Some(f) = field_index(k) {
+                    self.fields[f] = Some((outer, i as u32));
+                }
+            }
         }
     }
 
     /// `event.get(key)` on the merged event (outer wins; `data` itself was deleted).
     fn event_get(&self, key: &[u8]) -> Option<&Value> {
+        if let Some(f) = field_index(key) {
+            let (outer, i) = self.fields[f]?;
+            let m = if outer { &self.outer } else { &self.data };
+            return m.get_index(i as usize).map(|(_, v)| v);
+        }
         if key == b"data" {
             return None;
         }
@@ -220,6 +254,7 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     };
     ev.outer = *outer;
     ev.data = *data;
+    ev.locate_fields();
     let uuid = match ev.event_get(b"uuid") {
         None | Some(Value::Null) => return ev.set_dlq("empty_uuid", "decode"),
         Some(Value::Str(s)) if s.is_empty() => return ev.set_dlq("empty_uuid", "decode"),
@@ -412,6 +447,9 @@ fn add_initial_properties(props: &mut Map) {
     // found keys are distinct, and so are their `$initial_` names, none of which is itself an
     // event-to-person key), so they are appended without the two lookups and the insert's own.
     let fresh = to_set.is_empty() && to_set_once.is_empty();
+    // room for all of them at once (growing from empty reallocated each map three or four times)
+    to_set.reserve(found.len());
+    to_set_once.reserve(found.len() + 1);
     let mut initial = Vec::with_capacity(48);
     for (key, value) in found {
         if key == b"$os_name" {
