@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bench.atomic import write_json
 from bench.capacity import config, hotkey, inputs
 from bench.errors import UserError
 
@@ -93,7 +94,7 @@ def _scaling(args: argparse.Namespace, lane: config.Pipeline) -> tuple[dict[str,
                 raise UserError(f"scaling measurement failed: {exc}") from None
             notes.append(f"scaling measurement not possible here ({exc}); efficiency assumed 1.0")
         else:
-            inputs.write_json_atomic(args.scaling_cache, cache)
+            write_json(args.scaling_cache, cache, indent=2)
     return cache, notes
 
 
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         "scaling": cache.get("impls", {}),
         "pipelines": lanes,
     }
-    inputs.write_json_atomic(args.json_out, doc)
+    write_json(args.json_out, doc, indent=2)
     _print(lanes, doc["validation"], args.json_out)
     return 0
 

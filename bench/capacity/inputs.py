@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.atomic import write_json
 from bench.errors import UserError
 
 SCALING_SCHEMA = "partbench.scaling/1"
@@ -24,10 +23,6 @@ def read_json(path: str | Path, what: str) -> Any:
         raise UserError(f"{p}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{p}: invalid JSON: line {exc.lineno}: {exc.msg}") from None
-
-
-def write_json_atomic(path: str | Path, doc: Any) -> None:
-    write_json(path, doc, indent=2)
 
 
 @dataclass(frozen=True)

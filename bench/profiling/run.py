@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_text
 from bench.profiling import artifacts, pyspy
 from bench.profiling.attribution import Attribution, attribute
 from bench.profiling.defaults import DEFAULT_BATCH_SIZE, DEFAULT_DURATION_S, DEFAULT_RATE_HZ
 from bench.profiling.lookup import resolve, sampling_blind_reason
 from bench.profiling.passes import BOUNDARY_FUNCTION, batches
-from bench.profiling.summary import bottleneck_stage, file_stem, flagged_stages, write_atomic, write_summary
+from bench.profiling.summary import bottleneck_stage, file_stem, flagged_stages, write_summary
 from bench.profiling.timers import TimerRun, run_timers
 from bench.profiling.workload_source import Prepared
 
@@ -85,7 +86,7 @@ def profile_impl(spec: str, prepared: Prepared, options: Options) -> dict[str, A
     summary["events"] = len(workload.records)
     out_dir = options.out_dir
     for name, text in files.items():
-        write_atomic(out_dir / name, text)
+        write_text(out_dir / name, text)
     write_summary(options.json_out or out_dir / f"{stem}.json", summary)
     return summary
 

@@ -23,12 +23,8 @@ def bottleneck_stage(shares: dict[str, float]) -> str | None:
     return max(shares, key=shares.__getitem__) if shares else None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    write_text(path, text)
-
-
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(summary, indent=1) + "\n")
+    write_text(path, json.dumps(summary, indent=1) + "\n")
 
 
 def file_stem(impl: str, workload: str) -> str:

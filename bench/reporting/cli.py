@@ -6,9 +6,10 @@ import argparse
 import shlex
 from pathlib import Path
 
+from bench.atomic import write_text
 from bench.errors import UserError
 from bench.reporting import compare, history, nightly
-from bench.reporting.html import TrendSection, render_report, write_atomic
+from bench.reporting.html import TrendSection, render_report
 from bench.reporting.load import load_profiles, load_projection, load_results
 
 
@@ -98,7 +99,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         comparison=comparison, trends=trends, report_command=shlex.join(command), title=args.title,
         seed=settings.seed,
     )
-    write_atomic(args.output, html)
+    write_text(args.output, html)
     print(f"report: {args.output}")
     return 0
 
@@ -125,9 +126,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         compare.print_table(outcome.comparison)
         if args.markdown_out:
             text = f"**{outcome.verdict}**\n\n" + compare.to_markdown(outcome.comparison)
-            write_atomic(args.markdown_out, text)
+            write_text(args.markdown_out, text)
     elif args.markdown_out:
-        write_atomic(args.markdown_out, f"**{outcome.verdict}**\n")
+        write_text(args.markdown_out, f"**{outcome.verdict}**\n")
     print(f"nightly: {outcome.verdict}")
     print(f"report: {args.output}")
     return outcome.exit_code

@@ -20,8 +20,8 @@ from typing import Any
 
 from asv import step_detect
 
+from bench.atomic import write_text
 from bench.errors import UserError
-from bench.reporting.html import write_atomic
 from bench.reporting.load import ResultsFile, is_verified, load_results, read_json
 
 HISTORY_SCHEMA = "partbench.history/1"
@@ -58,14 +58,14 @@ def append(run: ResultsFile, root: Path = DEFAULT_ROOT, machine: str | None = No
     if any(entry["file"] == name for entry in index["runs"]):
         raise UserError(f"file {run.path}: run {run.run_id} is already in the history of {machine}")
     target = root / machine / name
-    write_atomic(target, json.dumps(run.data, indent=1) + "\n")
+    write_text(target, json.dumps(run.data, indent=1) + "\n")
     data = run.data
     index["machine_info"] = data.get("machine") or index.get("machine_info") or {}
     index["runs"].append({
         "run_id": run.run_id, "file": name, "created": data.get("created"), "mode": data.get("mode"),
         "git_commit": (data.get("machine") or {}).get("git_commit"),
     })
-    write_atomic(_index_path(root, machine), json.dumps(index, indent=1) + "\n")
+    write_text(_index_path(root, machine), json.dumps(index, indent=1) + "\n")
     return target
 
 

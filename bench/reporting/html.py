@@ -15,7 +15,6 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from bench.atomic import write_text
 from bench.reporting import charts
 from bench.reporting.compare import (
     IMPROVEMENT,
@@ -274,6 +273,3 @@ def _reproduce(runs: list[ResultsFile], profiles: list[Profile] | None, projecti
     return cmds
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """A reader never sees half a report."""
-    write_text(path, text)

@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.atomic import write_text
 from bench.errors import UserError
 from bench.reporting import charts, compare, history
-from bench.reporting.html import TrendSection, render_report, write_atomic
+from bench.reporting.html import TrendSection, render_report
 from bench.reporting.load import ResultsFile, load_results
 
 TREND_RUNS = 30   # runs shown per trend chart (step detection sees the whole history)
@@ -125,5 +126,5 @@ def nightly(args_fast: bool, results_out: Path, from_results: Path | None, root:
         title=f"partbench nightly — {machine} — {time.strftime('%Y-%m-%d', time.gmtime())}",
         seed=settings.seed,
     )
-    write_atomic(report, html)
+    write_text(report, html)
     return outcome
