@@ -349,8 +349,9 @@ pub struct MemberSpan {
     pub qb_start: u32,
     pub qb_end: u32,
     /// nothing in the span is spelled otherwise than the encoder spells it, judged by the parser
-    /// (no whitespace, escape, float, `-0` or repeated key; non-ASCII is judged by the writer's
-    /// caller on the whole record)
+    /// (no whitespace, `-0`, repeated key, escape other than the encoder's own (`canonical_escape`)
+    /// or float spelled otherwise than its repr; non-ASCII is judged by the writer's caller on
+    /// the whole record)
     pub canonical: bool,
 }
 
@@ -414,6 +415,7 @@ struct Buffers {
     scratch: Vec<(JStr, Value)>,
     items: Vec<Value>,
     strbuf: Vec<u8>,
+    numbuf: Vec<u8>,
 }
 
 thread_local! {
@@ -423,7 +425,7 @@ thread_local! {
 fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> Result<Value, ParseError> {
     let known = spans.as_ref().is_some_and(|s| s.known_no_controls);
     let bufs = BUFFERS.with(|c| c.take()).unwrap_or_default();
-    let Buffers { scratch, items, strbuf } = *bufs;
+    let Buffers { scratch, items, strbuf, numbuf } = *bufs;
     let mut p = Parser::<R> {
         b: input,
         i: 0,
@@ -437,6 +439,7 @@ fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> R
         noncanon: 0,
         qb: 0,
         spans: PropSpans::default(),
+        numbuf,
     };
     if let Some(s) = spans.as_mut() {
         std::mem::swap(*s, &mut p.spans); // reuse its buffer
@@ -449,7 +452,7 @@ fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> R
     let (mut scratch, mut items) = (p.scratch, p.items);
     scratch.clear(); // after an error, members of unfinished objects may remain
     items.clear();
-    BUFFERS.with(|c| c.set(Some(Box::new(Buffers { scratch, items, strbuf: p.strbuf }))));
+    BUFFERS.with(|c| c.set(Some(Box::new(Buffers { scratch, items, strbuf: p.strbuf, numbuf: p.numbuf }))));
     r
 }
 
@@ -474,13 +477,15 @@ struct Parser<'a, const R: u8> {
     /// the next object parsed is that `properties` object
     rec_next: bool,
     /// things seen so far that the canonical encoder would spell differently from the input:
-    /// whitespace, floats (spelled by repr, not checked), `-0`, repeated keys
+    /// whitespace, floats not spelled as their repr, `-0`, repeated keys, escapes not spelled the encoder's way
     noncanon: u64,
     /// `"` and `\\` characters consumed so far (string delimiters, and in escapes the backslash
     /// and an escaped `"` or `\\`): where text[i] sits in a JSON string literal that spells the
     /// text with only `\\"` and `\\\\` escapes is i + qb (write_props_as_str)
     qb: u64,
     spans: PropSpans,
+    /// a float's canonical spelling, to compare with the input's (R == 2)
+    numbuf: Vec<u8>,
 }
 
 #[inline(always)]
@@ -638,11 +643,18 @@ impl<'a, const R: u8> Parser<'a, R> {
                 return Ok(Value::UInt(n));
             }
         }
-        self.noncanon += (R == 2) as u64; // floats: repr spelling, not compared with the input's
         // correctly rounded, like Python's float(); an infinite result is out of range
         let f = text.parse::<f64>().unwrap_or(f64::INFINITY);
         if f.is_infinite() {
             return Err(self.err("number out of range"));
+        }
+        if R == 2 {
+            // canonical only when spelled as the encoder spells it (Python's repr)
+            let mut spelled = std::mem::take(&mut self.numbuf);
+            spelled.clear();
+            write_float(&mut spelled, f);
+            self.noncanon += (spelled != text.as_bytes()) as u64;
+            self.numbuf = spelled;
         }
         Ok(Value::Float(f))
     }
@@ -883,7 +895,8 @@ impl<'a, const R: u8> Parser<'a, R> {
             match b.get(i + 1) {
                 Some(&c @ (b'"' | b'\\' | b'/')) => {
                     if R == 2 {
-                        self.noncanon += 1;
+                        // `\"` and `\\` are the encoder's own spelling; `\/` is not
+                        self.noncanon += (c == b'/') as u64;
                         self.qb += if c == b'/' { 1 } else { 2 };
                     }
                     // SAFETY: o <= i - start < capacity (see above).
@@ -933,7 +946,7 @@ impl<'a, const R: u8> Parser<'a, R> {
         };
         let mut i = i + 2;
         if R == 2 {
-            self.noncanon += 1;
+            self.noncanon += !canonical_escape(b, i - 2) as u64;
             self.qb += if e == b'"' || e == b'\\' { 2 } else { 1 };
         }
         self.ctl_escapes += !matches!(e, b'"' | b'\\' | b'/') as u32;
@@ -1043,6 +1056,35 @@ impl<'a, const R: u8> Parser<'a, R> {
                 }
             }
         }
+    }
+}
+
+/// Whether the escape at `b[i]` (a backslash) is spelled exactly as the encoder
+/// (`json.dumps(ensure_ascii=True)`) writes the character it stands for: `\"`, `\\`, the five
+/// short forms, and `\uXXXX` in lowercase hex for the other controls and for everything from
+/// 0x7f up (a surrogate pair as two such escapes). `\/`, uppercase hex and `\u` spellings of
+/// printable ASCII or of the short forms are not. The callers count the rest as non-canonical
+/// and re-encode (a wrong "canonical" would copy the input's spelling into the output).
+fn canonical_escape(b: &[u8], i: usize) -> bool {
+    match b.get(i + 1) {
+        Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => true,
+        Some(b'u') => {
+            let lower = |j: usize| b.get(j..j + 4).is_some_and(|h| h.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
+            if !lower(i + 2) {
+                return false;
+            }
+            let cp = hex4(b, i + 2).unwrap_or(0);
+            if (0xD800..0xDC00).contains(&cp) && b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u') {
+                // the low half, if it is one, is judged with it: both must be lowercase
+                if let Some(lo) = hex4(b, i + 8) {
+                    if (0xDC00..0xE000).contains(&lo) {
+                        return lower(i + 8);
+                    }
+                }
+            }
+            !matches!(cp, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d | 0x20..=0x7e)
+        }
+        _ => false,
     }
 }
 
@@ -1424,21 +1466,25 @@ pub fn write_float(out: &mut Vec<u8>, f: f64) {
         Some(p) => (&s[..p], std::str::from_utf8(&s[p + 1..]).unwrap().parse::<i32>().unwrap()),
         None => (s, 0),
     };
-    // digits without the point, and the decimal exponent of the first digit
-    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    // digits without the point, and the decimal exponent of the first digit (on the stack: ryu
+    // writes at most 17 significant digits plus a point and leading zeros)
+    let mut all = [0u8; 32];
+    let mut n = 0;
     let mut point = mant.len() as i32;
     for (k, &c) in mant.iter().enumerate() {
         if c == b'.' {
             point = k as i32;
         } else {
-            digits.push(c);
+            all[n] = c;
+            n += 1;
         }
     }
-    let lead = digits.iter().take_while(|&&c| c == b'0').count();
-    digits.drain(..lead);
-    while digits.len() > 1 && *digits.last().unwrap() == b'0' {
-        digits.pop();
+    let lead = all[..n].iter().take_while(|&&c| c == b'0').count();
+    let mut end = n;
+    while end > lead + 1 && all[end - 1] == b'0' {
+        end -= 1;
     }
+    let digits = &all[lead..end];
     let e10 = point - lead as i32 - 1 + exp; // value = d.ddd × 10^e10
     if neg {
         out.push(b'-');
@@ -1450,9 +1496,9 @@ pub fn write_float(out: &mut Vec<u8>, f: f64) {
             for _ in 0..(-e10 - 1) {
                 out.push(b'0');
             }
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
         } else if nd <= e10 + 1 {
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
             for _ in 0..(e10 + 1 - nd) {
                 out.push(b'0');
             }
@@ -1896,6 +1942,8 @@ mod verbatim_tests {
             r#"{"properties":{"a":1},"x":2,"properties":{"b":"c","d":"e"}}"#,
             r#"{"properties":{"$set":{"a":1},"k\u0041":1,"kA":2,"z":"w"}}"#,
             r#"{"properties":{}}"#,
+            r#"{"properties":{"a":"l\n\t\"q\"\\\u00e9\ud83d\ude00\u001f\ud800","b":"\u00E9","c":"\u0041\u000a","d":[1.5,1.50]}}"#,
+            r#"{"properties":{"a":1e+16,"b":1e16,"c":0.0001,"d":1e-05,"e":-0.0,"f":100000000000000000000,"g":2.5e-07,"h":0.1}}"#,
         ];
         for d in docs {
             check(d, |_| {});
@@ -1915,6 +1963,47 @@ mod verbatim_tests {
                 }
                 m.insert(b"$set".into(), Value::Int(3));
             });
+        }
+    }
+
+    /// Which members the parser judges canonical: spelled exactly as the encoder writes them.
+    #[test]
+    fn canonical_spellings() {
+        let cases: [(&str, bool); 26] = [
+            (r#""s""#, true),
+            (r#""q\"q""#, true),
+            (r#""b\\s""#, true),
+            (r#""\b\f\n\r\t""#, true),
+            (r#""\u001f\u007f\u00e9\u2028""#, true),
+            (r#""\ud83d\ude00""#, true),
+            (r#""\ud800x""#, true),
+            (r#""\udc00""#, true),
+            (r#""\/""#, false),
+            (r#""\u00E9""#, false),
+            (r#""\ud83d\uDE00""#, false),
+            (r#""\u0041""#, false),
+            (r#""\u000a""#, false),
+            (r#""\u0022""#, false),
+            (r#"{"k":"\n"}"#, true),
+            (r#"{"k":"\u00C9"}"#, false),
+            ("1.5", true),
+            ("0.1", true),
+            ("1e+16", true),
+            ("1e-05", true),
+            ("-0.0", true),
+            ("1.50", false),
+            ("1e16", false),
+            ("1E+16", false),
+            ("100000000000000000000", false),
+            ("[0.00001]", false),
+        ];
+        for (value, want) in cases {
+            let doc = format!(r#"{{"properties":{{"m":{value},"z":1}}}}"#);
+            let mut spans = PropSpans::default();
+            parse_recording(doc.as_bytes(), &mut spans).unwrap();
+            assert!(spans.valid, "{doc}");
+            assert_eq!(spans.members[0].canonical, want, "{value}");
+            assert!(spans.members[1].canonical, "{value}: the next member is judged on its own");
         }
     }
 }
