@@ -1578,17 +1578,32 @@ impl<'a> ObjWriter<'a> {
         out.push(b'{');
         ObjWriter { out, first: true }
     }
+    /// Keys are the writers' own field names (plain ASCII identifiers): written without the
+    /// escape scan (14 keys per event row).
     fn key(&mut self, k: &str) {
+        debug_assert!(k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'), "{k}");
+        self.out.reserve(k.len() + 4);
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        write_str(self.out, k.as_bytes());
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
     pub fn str(&mut self, k: &str, v: &[u8]) -> &mut Self {
         self.key(k);
         write_str(self.out, v);
+        self
+    }
+    /// A string value known to need no escape (digits and punctuation, e.g. a timestamp).
+    pub fn plain_str(&mut self, k: &str, v: &[u8]) -> &mut Self {
+        debug_assert!(v.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\'));
+        self.key(k);
+        self.out.reserve(v.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(v);
+        self.out.push(b'"');
         self
     }
     pub fn opt_str(&mut self, k: &str, v: Option<&[u8]>) -> &mut Self {

@@ -14,7 +14,7 @@ use crate::groups::{add_group_properties, GroupKey, GroupStore};
 use crate::json::{self, char_len, char_prefix, Map, ObjWriter, Str, Value};
 use crate::persons::{PersonEvent, PersonResult, PersonStore, Touches};
 use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
-use crate::timestamps::{event_timestamp, format_ms, format_seconds, max_ms, min_ms, parse_timestamp};
+use crate::timestamps::{event_timestamp, format_ms, format_ms_fixed, format_seconds, max_ms, min_ms, parse_timestamp};
 use crate::{Mode, STAGES, STREAMS};
 
 const MAX_EVENT_NAME: usize = 200;
@@ -592,16 +592,43 @@ fn opt_b64(w: &mut ObjWriter<'_>, k: &str, data: Option<&[u8]>) {
     }
 }
 
-fn ts_ms(ms: i64) -> Vec<u8> {
-    let mut o = Vec::with_capacity(23);
-    format_ms(&mut o, ms);
-    o
+/// A timestamp as the rows spell it, on the stack in the usual range (years 0..=9999): digits
+/// and punctuation only, written with ObjWriter::plain_str.
+enum Ts {
+    Fixed([u8; 23], usize),
+    Other(Vec<u8>),
 }
 
-fn ts_s(ms: i64) -> Vec<u8> {
-    let mut o = Vec::with_capacity(23);
-    format_seconds(&mut o, ms);
-    o
+impl std::ops::Deref for Ts {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Ts::Fixed(b, n) => &b[..*n],
+            Ts::Other(v) => v,
+        }
+    }
+}
+
+fn ts_ms(ms: i64) -> Ts {
+    match format_ms_fixed(ms) {
+        Some(b) => Ts::Fixed(b, 23),
+        None => {
+            let mut o = Vec::with_capacity(24);
+            format_ms(&mut o, ms);
+            Ts::Other(o)
+        }
+    }
+}
+
+fn ts_s(ms: i64) -> Ts {
+    match format_ms_fixed(ms) {
+        Some(b) => Ts::Fixed(b, 19),
+        None => {
+            let mut o = Vec::with_capacity(24);
+            format_seconds(&mut o, ms);
+            Ts::Other(o)
+        }
+    }
 }
 
 impl Pipeline {
@@ -610,20 +637,20 @@ impl Pipeline {
         let person = ev.person.as_ref().expect("persons ran");
         let now = ts_ms(ev.now_ms);
         let mut w = ObjWriter::new(out);
-        w.str("uuid", &ev.uuid)
+        w.plain_str("uuid", &ev.uuid)
             .str("event", &ev.name)
             .raw("properties", &row.properties_lit)
-            .str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
+            .plain_str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
             .int("team_id", team.id)
             .value("project_id", &team.project_id)
             .str("distinct_id", &ev.distinct_id)
             .str("elements_chain", &row.chain)
-            .str("created_at", &now)
-            .str("captured_at", &now)
+            .plain_str("created_at", &now)
+            .plain_str("captured_at", &now)
             .str("person_id", &person.person_id)
             .raw("person_properties", &row.person_properties_lit)
-            .str("person_created_at", &ts_s(person.created_at_ms))
-            .str("person_mode", person.mode.as_bytes());
+            .plain_str("person_created_at", &ts_s(person.created_at_ms))
+            .plain_str("person_mode", person.mode.as_bytes());
         w.finish();
     }
 
@@ -654,7 +681,7 @@ fn encode_heat(out: &mut Vec<u8>, ev: &Ev, team_id: i64, h: &HeatRow) {
     w.str("session_id", &h.session_id)
         .int("team_id", team_id)
         .str("distinct_id", &ev.distinct_id)
-        .str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
+        .plain_str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
         .int("scale_factor", SCALE_FACTOR)
         .int("viewport_width", h.viewport_width)
         .int("viewport_height", h.viewport_height)
@@ -818,10 +845,10 @@ impl Pipeline {
             streams[S_WARNINGS].record(|out| {
                     let mut w = ObjWriter::new(out);
                     w.int("team_id", team_id)
-                        .str("source", b"plugin-server")
-                        .str("type", kind.as_bytes())
+                        .plain_str("source", b"plugin-server")
+                        .plain_str("type", kind.as_bytes())
                         .json_str("details", details)
-                        .str("timestamp", &ts_ms(ev.now_ms));
+                        .plain_str("timestamp", &ts_ms(ev.now_ms));
                     w.finish();
             });
         }
@@ -841,7 +868,7 @@ impl Pipeline {
                 w.int("team_id", d.team_id)
                     .value("project_id", &d.project_id)
                     .str("name", &d.name)
-                    .str("type", defs::kind_name(d.kind));
+                    .plain_str("type", defs::kind_name(d.kind));
                 match d.group_type_index {
                     Some(i) => w.int("group_type_index", i),
                     None => w.null("group_type_index"),
@@ -859,7 +886,7 @@ impl Pipeline {
             streams[S_PERSONS].record(|out| {
                 let mut w = ObjWriter::new(out);
                 w.str("id", &p.id)
-                    .str("created_at", &ts_s(p.created_at_ms))
+                    .plain_str("created_at", &ts_s(p.created_at_ms))
                     .map_as_str("properties", &p.properties)
                     .int("team_id", p.team_id)
                     .int("is_identified", p.is_identified as i64)
@@ -890,7 +917,7 @@ impl Pipeline {
                         .int("group_type_index", key.1)
                         .str("group_key", &key.2)
                         .map_as_str("group_properties", &g.properties)
-                        .str("created_at", &ts_ms(g.created_at_ms))
+                        .plain_str("created_at", &ts_ms(g.created_at_ms))
                         .int("version", g.version);
                     w.finish();
                 });
