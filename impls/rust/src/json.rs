@@ -650,11 +650,18 @@ impl<'a, const R: u8> Parser<'a, R> {
         }
         if R == 2 {
             // canonical only when spelled as the encoder spells it (Python's repr)
-            let mut spelled = std::mem::take(&mut self.numbuf);
-            spelled.clear();
-            write_float(&mut spelled, f);
-            self.noncanon += (spelled != text.as_bytes()) as u64;
-            self.numbuf = spelled;
+            let canonical = match plain_float_is_repr(text.as_bytes()) {
+                Some(c) => c,
+                None => {
+                    let mut spelled = std::mem::take(&mut self.numbuf);
+                    spelled.clear();
+                    write_float(&mut spelled, f);
+                    let c = spelled == text.as_bytes();
+                    self.numbuf = spelled;
+                    c
+                }
+            };
+            self.noncanon += !canonical as u64;
         }
         Ok(Value::Float(f))
     }
@@ -1086,6 +1093,41 @@ fn canonical_escape(b: &[u8], i: usize) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a JSON float literal is spelled exactly as repr() spells its value, decided from the
+/// text for plain decimals (`-?int.frac`, no exponent) of at most 15 significant digits; None
+/// otherwise (the caller formats the value and compares).
+///
+/// Why it holds: repr writes the shortest decimal that reads back as the same double, as
+/// `int.frac` (at least one fraction digit) for 1e-4 <= |x| < 1e16. Two decimals of at most 15
+/// significant digits never read as the same double (DBL_DIG = 15), so a literal with at most 15
+/// significant digits and no superfluous zero is that shortest decimal. (A parse-time check for
+/// every float of the properties: formatting each one cost ~1.5% of the child's instructions.)
+fn plain_float_is_repr(s: &[u8]) -> Option<bool> {
+    let t = s.strip_prefix(b"-").unwrap_or(s);
+    let dot = t.iter().position(|&c| c == b'.')?;
+    let (int, frac) = (&t[..dot], &t[dot + 1..]);
+    if int.is_empty() || frac.is_empty() || (int.len() > 1 && int[0] == b'0') || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return None; // an exponent (or not a JSON decimal)
+    }
+    if frac.len() > 1 && frac.ends_with(b"0") {
+        return Some(false); // `1.50` is written `1.5`
+    }
+    if int.len() > 16 {
+        return None; // 1e16 and beyond are written with an exponent
+    }
+    let digits = || int.iter().chain(if frac == b"0" { &b""[..] } else { frac });
+    let leading = digits().take_while(|&&c| c == b'0').count();
+    let total = digits().count();
+    if leading == total {
+        return Some(int == b"0"); // zero: `0.0` (JSON has no other leading zeros)
+    }
+    if int == b"0" && leading > 4 {
+        return Some(false); // below 1e-4: written with an exponent (`1e-05`)
+    }
+    let trailing = digits().rev().take_while(|&&c| c == b'0').count();
+    (total - leading - trailing <= 15).then_some(true)
 }
 
 fn hex4(b: &[u8], i: usize) -> Option<u32> {
@@ -1979,6 +2021,56 @@ mod verbatim_tests {
                 m.insert(b"$set".into(), Value::Int(3));
             });
         }
+    }
+
+    /// The text-only judgement of float spellings agrees with formatting the value, wherever it
+    /// decides.
+    #[test]
+    fn plain_float_judgement_matches_formatting() {
+        let mut seed: u64 = 99;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut spellings: Vec<String> = [
+            "0.0", "-0.0", "0.00", "1.0", "1.50", "100.0", "0.0001", "0.00001", "0.00010", "123456789012345.0",
+            "1234567890123456.0", "12345678901234567.0", "9999999999999999.0", "0.1", "0.30000000000000004",
+            "0.3000000000000000", "1.7976931348623157", "00.1", "1.", ".5", "1e5", "1.5e3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20_000 {
+            let r = next();
+            let digits = 1 + (r % 18) as usize;
+            let mut m = String::new();
+            for _ in 0..digits {
+                m.push((b'0' + (next() % 10) as u8) as char);
+            }
+            let point = (next() % (digits as u64 + 3)) as usize;
+            let (int, frac) = if point >= digits { (m.clone(), "0".to_string()) } else { (m[..point].to_string(), m[point..].to_string()) };
+            let int = int.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let lead = "0".repeat((next() % 6) as usize);
+            let frac = if next() % 3 == 0 { format!("{lead}{frac}") } else { frac };
+            let sign = if next() % 2 == 0 { "-" } else { "" };
+            spellings.push(format!("{sign}{int}.{frac}"));
+            let mut repr = Vec::new();
+            write_float(&mut repr, f64::from_bits(next() >> 2));
+            spellings.push(String::from_utf8(repr).unwrap());
+        }
+        let mut decided = 0;
+        for s in &spellings {
+            let Some(fast) = plain_float_is_repr(s.as_bytes()) else { continue };
+            decided += 1;
+            let f: f64 = s.parse().unwrap();
+            let mut repr = Vec::new();
+            write_float(&mut repr, f);
+            assert_eq!(fast, repr == s.as_bytes(), "{s}: repr {}", String::from_utf8_lossy(&repr));
+        }
+        assert!(decided > 10_000, "{decided}");
     }
 
     /// Which members the parser judges canonical: spelled exactly as the encoder writes them.
