@@ -1622,16 +1622,35 @@ impl<'a> ObjWriter<'a> {
     }
     /// Keys are the writers' own field names (plain ASCII identifiers): written without the
     /// escape scan (14 keys per event row).
+    /// Short keys are stored as one 16-byte register (a memcpy call per key cost more).
     fn key(&mut self, k: &str) {
         debug_assert!(k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'), "{k}");
-        self.out.reserve(k.len() + 4);
-        if !self.first {
-            self.out.push(b',');
+        let k = k.as_bytes();
+        let out = &mut *self.out;
+        out.reserve(k.len() + 20);
+        let at = out.len();
+        // SAFETY: k.len() + 20 bytes are reserved past `at`; the writes reach at most
+        // at + 2 + max(16, k.len()) and at + k.len() + 4, and [at, at + o + 2) is all written.
+        unsafe {
+            let p = out.as_mut_ptr().add(at);
+            let mut o = 0;
+            if !self.first {
+                *p = b',';
+                o = 1;
+            }
+            *p.add(o) = b'"';
+            o += 1;
+            if k.len() <= 16 {
+                (p.add(o) as *mut u128).write_unaligned(crate::scan::load_upto16(k).to_le());
+            } else {
+                std::ptr::copy_nonoverlapping(k.as_ptr(), p.add(o), k.len());
+            }
+            o += k.len();
+            *p.add(o) = b'"';
+            *p.add(o + 1) = b':';
+            out.set_len(at + o + 2);
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
     }
     pub fn str(&mut self, k: &str, v: &[u8]) -> &mut Self {
         self.key(k);
