@@ -435,8 +435,10 @@ fn take_object(props: &mut Map, key: &[u8]) -> Map {
 }
 
 fn add_initial_properties(props: &mut Map) {
-    let found: Vec<(json::JStr, Value)> =
-        props.iter().filter(|(k, _)| is_event_to_person(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    // positions, not copies: the values are cloned once each into the maps below (the $set /
+    // $set_once taken out of props keep their positions, so these stay valid until the loop ends)
+    let mut found: Vec<u32> = Vec::with_capacity(props.len());
+    found.extend(props.iter().enumerate().filter(|(_, (k, _))| is_event_to_person(k)).map(|(i, _)| i as u32));
     if found.is_empty() {
         return;
     }
@@ -451,16 +453,18 @@ fn add_initial_properties(props: &mut Map) {
     to_set.reserve(found.len());
     to_set_once.reserve(found.len() + 1);
     let mut initial = Vec::with_capacity(48);
-    for (key, value) in found {
-        if key == b"$os_name" {
+    for &at in &found {
+        let (key, value) = props.get_index(at as usize).expect("a position found above");
+        if *key == b"$os_name" {
             continue; // only a fallback alias of $os, below
         }
+        let key = key.clone();
         initial.clear();
         initial.extend_from_slice(b"$initial_");
         initial.extend_from_slice(key.strip_prefix(b"$").unwrap_or(&key));
         if fresh {
             to_set_once.push_absent(initial.as_slice().into(), value.clone());
-            to_set.push_absent(key, value);
+            to_set.push_absent(key, value.clone());
             continue;
         }
         let set_once = absent(&to_set_once, &initial);
@@ -468,9 +472,9 @@ fn add_initial_properties(props: &mut Map) {
             if set_once {
                 to_set_once.insert(initial.as_slice().into(), value.clone());
             }
-            to_set.insert(key, value);
+            to_set.insert(key, value.clone());
         } else if set_once {
-            to_set_once.insert(initial.as_slice().into(), value);
+            to_set_once.insert(initial.as_slice().into(), value.clone());
         }
     }
     if let Some(Value::Str(os_name)) = props.get(b"$os_name".as_slice()) {
