@@ -723,8 +723,8 @@ impl<'a, const R: u8> Parser<'a, R> {
         Ok(Value::Object(Box::new(map)))
     }
 
-    /// One member `"key":value` followed by `,` or `}` in the commonest spelling — a key and a
-    /// string value each under 32 bytes without escapes, or a small non-negative integer, or a
+    /// One member `"key":value` followed by `,` or `}` in the commonest spelling — a key under
+    /// 32 bytes and a string value without escapes, or a small non-negative integer, or a
     /// literal, no whitespace — parsed in one straight run; false (nothing consumed) otherwise.
     ///
     /// Why: most members of event properties are spelled so, and the general path's per-member
@@ -735,7 +735,7 @@ impl<'a, const R: u8> Parser<'a, R> {
     fn plain_member(&mut self, record: bool) -> bool {
         let b = self.b;
         let start = self.i;
-        if !self.no_controls || b.get(start) != Some(&b'"') || (R != 0 && self.depth == 1) {
+        if !self.no_controls || b.get(start) != Some(&b'"') {
             return false;
         }
         let Some(klen) = crate::scan::plain_string_len(b, start + 1) else { return false };
@@ -743,10 +743,25 @@ impl<'a, const R: u8> Parser<'a, R> {
         if b.get(colon) != Some(&b':') {
             return false;
         }
+        // the top-level members that the recording parsers note (`members`) go the general way
+        if R != 0 && self.depth == 1 && matches!(&b[start + 1..colon - 1], b"properties" | b"data") {
+            return false;
+        }
         let vstart = colon + 1;
         let (value, end, quotes) = match b.get(vstart) {
             Some(b'"') => {
-                let Some(vlen) = crate::scan::plain_string_len(b, vstart + 1) else { return false };
+                let vlen = match crate::scan::plain_string_len(b, vstart + 1) {
+                    Some(n) => n,
+                    None => {
+                        // a longer string (URLs, user agents, labels: ~20 per general event)
+                        // still needs no escape: one scan to its quote
+                        let j = crate::scan::quote_or_backslash(b, vstart + 1);
+                        if j >= b.len() || b[j] != b'"' {
+                            return false;
+                        }
+                        j - vstart - 1
+                    }
+                };
                 (Value::Str(JStr::from_slice(&b[vstart + 1..vstart + 1 + vlen])), vstart + 2 + vlen, 4)
             }
             Some(b'1'..=b'9') => {
