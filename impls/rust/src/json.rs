@@ -488,6 +488,20 @@ struct Parser<'a, const R: u8> {
     numbuf: Vec<u8>,
 }
 
+/// The length of the string literal whose contents start at `i` when it holds no escape (its
+/// closing quote comes before any backslash), else None: two loads for the short ones that most
+/// keys and values are, a scan for the rest (URLs, user agents, labels).
+#[inline(always)]
+fn plain_len(b: &[u8], i: usize) -> Option<usize> {
+    match crate::scan::plain_string_len(b, i) {
+        Some(n) => Some(n),
+        None => {
+            let j = crate::scan::quote_or_backslash(b, i);
+            (j < b.len() && b[j] == b'"').then(|| j - i)
+        }
+    }
+}
+
 #[inline(always)]
 fn find_quote_or_backslash(b: &[u8], i: usize) -> usize {
     crate::scan::quote_or_backslash(b, i)
@@ -723,9 +737,9 @@ impl<'a, const R: u8> Parser<'a, R> {
         Ok(Value::Object(Box::new(map)))
     }
 
-    /// One member `"key":value` followed by `,` or `}` in the commonest spelling — a key under
-    /// 32 bytes and a string value without escapes, or a small non-negative integer, or a
-    /// literal, no whitespace — parsed in one straight run; false (nothing consumed) otherwise.
+    /// One member `"key":value` followed by `,` or `}` in the commonest spelling — a key and a
+    /// string value without escapes, or a number, or a literal, no whitespace — parsed in one
+    /// straight run; false (nothing consumed) otherwise.
     ///
     /// Why: most members of event properties are spelled so, and the general path's per-member
     /// work (whitespace checks, a value() call returning through the stack, separate checks of
@@ -738,7 +752,7 @@ impl<'a, const R: u8> Parser<'a, R> {
         if !self.no_controls || b.get(start) != Some(&b'"') {
             return false;
         }
-        let Some(klen) = crate::scan::plain_string_len(b, start + 1) else { return false };
+        let Some(klen) = plain_len(b, start + 1) else { return false };
         let colon = start + 2 + klen;
         if b.get(colon) != Some(&b':') {
             return false;
@@ -748,30 +762,35 @@ impl<'a, const R: u8> Parser<'a, R> {
             return false;
         }
         let vstart = colon + 1;
+        let nc0 = self.noncanon;
         let (value, end, quotes) = match b.get(vstart) {
             Some(b'"') => {
-                let vlen = match crate::scan::plain_string_len(b, vstart + 1) {
-                    Some(n) => n,
-                    None => {
-                        // a longer string (URLs, user agents, labels: ~20 per general event)
-                        // still needs no escape: one scan to its quote
-                        let j = crate::scan::quote_or_backslash(b, vstart + 1);
-                        if j >= b.len() || b[j] != b'"' {
-                            return false;
-                        }
-                        j - vstart - 1
-                    }
-                };
+                let Some(vlen) = plain_len(b, vstart + 1) else { return false };
                 (Value::Str(JStr::from_slice(&b[vstart + 1..vstart + 1 + vlen])), vstart + 2 + vlen, 4)
             }
-            Some(b'1'..=b'9') => {
+            Some(&c @ (b'-' | b'0'..=b'9')) => {
+                // small positive integers here; zero, negatives, floats and long ones by number()
                 let mut i = vstart;
                 let mut n: i64 = 0;
-                while i < b.len() && b[i].is_ascii_digit() && i - vstart < 18 {
-                    n = n * 10 + (b[i] - b'0') as i64;
-                    i += 1;
+                if c != b'-' && c != b'0' {
+                    while i < b.len() && b[i].is_ascii_digit() && i - vstart < 18 {
+                        n = n * 10 + (b[i] - b'0') as i64;
+                        i += 1;
+                    }
                 }
-                (Value::Int(n), i, 2)
+                if i > vstart && matches!(b.get(i), Some(b',' | b'}')) {
+                    (Value::Int(n), i, 2)
+                } else {
+                    self.i = vstart;
+                    match self.number() {
+                        Ok(v) => (v, self.i, 2),
+                        Err(_) => {
+                            // the general path parses it again and reports the error
+                            self.i = start;
+                            return false;
+                        }
+                    }
+                }
             }
             Some(b't') if b[vstart..].starts_with(b"true") => (Value::Bool(true), vstart + 4, 2),
             Some(b'f') if b[vstart..].starts_with(b"false") => (Value::Bool(false), vstart + 5, 2),
@@ -779,7 +798,10 @@ impl<'a, const R: u8> Parser<'a, R> {
             _ => return false,
         };
         if !matches!(b.get(end), Some(b',' | b'}')) {
-            return false; // e.g. a longer number, a fraction: the general path decides
+            // e.g. whitespace after the value: the general path parses the member again
+            self.i = start;
+            self.noncanon = nc0;
+            return false;
         }
         if R == 2 {
             self.qb += quotes;
@@ -790,7 +812,7 @@ impl<'a, const R: u8> Parser<'a, R> {
                     end: end as u32,
                     qb_start: (self.qb - quotes) as u32,
                     qb_end: self.qb as u32,
-                    canonical: true,
+                    canonical: self.noncanon == nc0,
                 });
             }
         }
