@@ -706,7 +706,8 @@ impl<'a, const R: u8> Parser<'a, R> {
             self.items.truncate(base);
             return Err(e);
         }
-        Ok(Value::Array(self.items.drain(base..).collect()))
+        let n = self.items.len() - base;
+        Ok(Value::Array(crate::omap::take_tail(&mut self.items, base, n)))
     }
 
     fn elements(&mut self) -> Result<(), ParseError> {

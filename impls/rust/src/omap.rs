@@ -95,6 +95,21 @@ fn has_repeats(items: &[(JStr, Value)]) -> bool {
     false
 }
 
+/// v[base..] moved into a new Vec of the given capacity in one copy (a Drain moved the 64-byte
+/// members one by one), v truncated to base.
+pub fn take_tail<T>(v: &mut Vec<T>, base: usize, capacity: usize) -> Vec<T> {
+    let n = v.len() - base;
+    let mut out: Vec<T> = Vec::with_capacity(capacity.max(n));
+    // SAFETY: the n elements are moved bitwise into out's fresh allocation, and v forgets them
+    // (its length drops to base) so that each is owned, and dropped, once.
+    unsafe {
+        std::ptr::copy_nonoverlapping(v.as_ptr().add(base), out.as_mut_ptr(), n);
+        out.set_len(n);
+        v.set_len(base);
+    }
+    out
+}
+
 fn table_size(n: usize) -> usize {
     (n * 2).next_power_of_two().max(16)
 }
@@ -136,8 +151,7 @@ impl Map {
         if has_repeats(items) {
             return Map::from_members(scratch.drain(base..));
         }
-        let mut entries: Vec<(JStr, Value)> = Vec::with_capacity(if n > LINEAR { n + 8 } else { n });
-        entries.extend(scratch.drain(base..));
+        let entries = take_tail(scratch, base, if n > LINEAR { n + 8 } else { n });
         (Map { entries, index: OnceCell::new(), load: 0 }, false)
     }
 
