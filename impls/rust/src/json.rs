@@ -979,6 +979,10 @@ impl<'a, const R: u8> Parser<'a, R> {
                 // SAFETY: SSSE3 checked; o <= i - start and the capacity reserved above is at
                 // least b.len() - start, which is what unescape_quote_blocks needs.
                 debug_assert!(o <= i - start && out.capacity() >= b.len() - start);
+                if crate::scan::have_avx2() {
+                    // SAFETY: AVX2 checked; the same room condition
+                    (i, o) = unsafe { crate::scan::unescape_quote_blocks32(b, i, out.as_mut_ptr(), o) };
+                }
                 (i, o) = unsafe { crate::scan::unescape_quote_blocks(b, i, out.as_mut_ptr(), o) };
             }
             // the run up to the next `"` or `\\`: copy_to_special stores sixteen bytes at a time,
