@@ -262,6 +262,12 @@ impl Map {
         self.entries.get(i).map(|(k, v)| (k, v))
     }
 
+    /// The value at a position (from `position`).
+    #[inline]
+    pub fn get_index_mut(&mut self, i: usize) -> Option<&mut Value> {
+        self.entries.get_mut(i).map(|(_, v)| v)
+    }
+
     #[inline]
     pub fn get<Q: AsRef<[u8]> + ?Sized>(&self, key: &Q) -> Option<&Value> {
         self.position(key).map(|p| &self.entries[p].1)

@@ -401,19 +401,26 @@ fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool) {
     };
     let mut changes = json::new_map();
     let mut only_filtered = true;
+    // a map's keys are distinct: a `$set_once` key is never already among the changes
     for (k, v) in to_set_once {
-        if !current.contains_key(k) && !changes.contains_key(k) {
-            changes.insert(k.clone(), v.clone());
+        if !current.contains_key(k) {
+            changes.push_absent(k.clone(), v.clone());
             only_filtered = false;
         }
     }
+    let from_once = changes.len();
     for (k, v) in to_set {
         if let Some(cur) = current.get(k) {
             if json::json_equal(cur, v) {
                 continue;
             }
         }
-        changes.insert(k.clone(), v.clone());
+        // nor a `$set` key among the `$set` changes before it: only the `$set_once` ones can hold it
+        if from_once == 0 {
+            changes.push_absent(k.clone(), v.clone());
+        } else {
+            changes.insert(k.clone(), v.clone());
+        }
         if !is_filtered(k) {
             only_filtered = false;
         }

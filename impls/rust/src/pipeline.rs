@@ -425,12 +425,25 @@ fn validate(ev: &mut Ev, ctx: &Context) {
     }
 }
 
-fn take_object(props: &mut Map, key: &[u8]) -> Map {
+/// The object under `key` taken out of props (an empty one if it is absent or not an object),
+/// and where `key` is, for put_object.
+fn take_object(props: &mut Map, key: &[u8]) -> (Map, Option<usize>) {
     // Python copies the dict and stores the copy back under the same key; the original is not
     // referenced anywhere else, so updating it in place is the same (and keeps the key's position)
-    match props.get_mut(key) {
+    let at = props.position(key);
+    let taken = match at.and_then(|p| props.get_index_mut(p)) {
         Some(Value::Object(m)) => std::mem::take(&mut **m),
         _ => json::new_map(),
+    };
+    (taken, at)
+}
+
+/// props[key] = m, where take_object found key (positions do not move in between: the caller
+/// only appends): no second lookup.
+fn put_object(props: &mut Map, key: &[u8], at: Option<usize>, m: Map) {
+    match at.and_then(|p| props.get_index_mut(p)) {
+        Some(slot) => *slot = Value::Object(Box::new(m)),
+        None => props.push_absent(key.into(), Value::Object(Box::new(m))),
     }
 }
 
@@ -442,8 +455,8 @@ fn add_initial_properties(props: &mut Map) {
     if found.is_empty() {
         return;
     }
-    let mut to_set = take_object(props, b"$set");
-    let mut to_set_once = take_object(props, b"$set_once");
+    let (mut to_set, set_at) = take_object(props, b"$set");
+    let (mut to_set_once, set_once_at) = take_object(props, b"$set_once");
     let absent = |m: &Map, k: &[u8]| m.get(k).map_or(true, Value::is_null);
     // Most events bring no $set/$set_once of their own: then every key below is absent (the
     // found keys are distinct, and so are their `$initial_` names, none of which is itself an
@@ -491,8 +504,9 @@ fn add_initial_properties(props: &mut Map) {
             }
         }
     }
-    props.insert(b"$set".into(), Value::Object(Box::new(to_set)));
-    props.insert(b"$set_once".into(), Value::Object(Box::new(to_set_once)));
+    put_object(props, b"$set", set_at, to_set);
+    // `$set` appended above is not `$set_once`: still absent if it was
+    put_object(props, b"$set_once", set_once_at, to_set_once);
 }
 
 fn normalize(ev: &mut Ev, team: &Team) {
