@@ -65,6 +65,11 @@ impl JStr {
             JRepr::Heap(v) => crate::scan::load_upto16(&v[..v.len().min(16)]),
         }
     }
+    /// Whether the bytes are on the heap (longer than JSTR_INLINE).
+    #[inline(always)]
+    pub fn is_heap(&self) -> bool {
+        matches!(self.0, JRepr::Heap(_))
+    }
     /// A string of n < 16 bytes given as its bytes zero-padded to 16 (scan::short_string).
     #[inline(always)]
     pub fn from_padded16(n: usize, v: u128) -> Self {
@@ -255,6 +260,16 @@ pub fn new_map() -> Map {
 }
 
 impl Value {
+    /// A value that owns no memory (a literal, a number or an inline string): dropping it is a
+    /// no-op.
+    #[inline(always)]
+    pub fn owns_nothing(&self) -> bool {
+        match self {
+            Value::Str(s) => !s.is_heap(),
+            Value::Array(_) | Value::Object(_) => false,
+            _ => true,
+        }
+    }
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(s) => Some(s),

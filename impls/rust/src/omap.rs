@@ -366,8 +366,28 @@ impl Map {
 impl IntoIterator for Map {
     type Item = (JStr, Value);
     type IntoIter = std::vec::IntoIter<(JStr, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.entries).into_iter()
+    }
+}
+
+/// Dropping a map drops only the members that own memory (a heap key, a heap string, an array
+/// or an object): most members of a parsed object are short keys with numbers, literals or
+/// inline strings, and the generic drop called out to drop each of them (callgrind: dropping
+/// the event's three maps was ~4% of the child's instructions).
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: each member is dropped at most once (those that own nothing need no drop), and
+        // the length is set to zero before the Vec itself is dropped, which then frees only
+        // its buffer.
+        unsafe {
+            for e in self.entries.iter_mut() {
+                if e.0.is_heap() || !e.1.owns_nothing() {
+                    std::ptr::drop_in_place(e);
+                }
+            }
+            self.entries.set_len(0);
+        }
     }
 }
 
