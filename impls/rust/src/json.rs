@@ -65,6 +65,20 @@ impl JStr {
             JRepr::Heap(v) => crate::scan::load_upto16(&v[..v.len().min(16)]),
         }
     }
+    /// b[at..at + n] as a JStr, reading whole 16-byte blocks of b when b extends far enough past
+    /// it (the parser's keys and values: a key is always followed by at least `":` and a value),
+    /// which spares load_upto16's branches on n.
+    #[inline(always)]
+    pub fn from_slice_in(b: &[u8], at: usize, n: usize) -> Self {
+        if n <= 16 && at + 16 <= b.len() {
+            let w = u128::from_le_bytes(b[at..at + 16].try_into().unwrap());
+            let keep = if n == 16 { u128::MAX } else { (1u128 << (8 * n)) - 1 };
+            let mut buf = [0u8; JSTR_INLINE];
+            buf[..16].copy_from_slice(&(w & keep).to_le_bytes());
+            return JStr(JRepr::Inline(n as u8, buf));
+        }
+        JStr::from_slice(&b[at..at + n])
+    }
     /// Whether the bytes are on the heap (longer than JSTR_INLINE).
     #[inline(always)]
     pub fn is_heap(&self) -> bool {
@@ -796,7 +810,7 @@ impl<'a, const R: u8> Parser<'a, R> {
         let (value, end, quotes) = match b.get(vstart) {
             Some(b'"') => {
                 let Some(vlen) = plain_len(b, vstart + 1) else { return false };
-                (Value::Str(JStr::from_slice(&b[vstart + 1..vstart + 1 + vlen])), vstart + 2 + vlen, 4)
+                (Value::Str(JStr::from_slice_in(b, vstart + 1, vlen)), vstart + 2 + vlen, 4)
             }
             Some(&c @ (b'-' | b'0'..=b'9')) => {
                 // small positive integers here; zero, negatives, floats and long ones by number()
@@ -846,7 +860,7 @@ impl<'a, const R: u8> Parser<'a, R> {
                 });
             }
         }
-        push_inline(&mut self.scratch, (JStr::from_slice(&b[start + 1..start + 1 + klen]), value));
+        push_inline(&mut self.scratch, (JStr::from_slice_in(b, start + 1, klen), value));
         self.i = end;
         true
     }
@@ -1398,9 +1412,32 @@ fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
     push_quote::<DOUBLE>(out);
 }
 
+/// write_str_g for a parsed string: an inline one of at most 16 bytes that needs no escape (most
+/// keys and many values) is stored from its zero-padded head in one 16-byte store.
+#[inline(always)]
+fn write_jstr_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &JStr) {
+    let n = s.len();
+    if n <= 16 && !s.is_heap() {
+        let w = s.head16();
+        if crate::scan::write_mask16(w) & ((1u32 << n) - 1) == 0 {
+            push_quote::<DOUBLE>(out);
+            out.reserve(16 + 2);
+            let at = out.len();
+            // SAFETY: 16 bytes reserved past `at`; only the first n (the string) are kept.
+            unsafe {
+                (out.as_mut_ptr().add(at) as *mut u128).write_unaligned(w.to_le());
+                out.set_len(at + n);
+            }
+            push_quote::<DOUBLE>(out);
+            return;
+        }
+    }
+    write_str_g::<DOUBLE>(out, s)
+}
+
 fn write_value_g<const DOUBLE: bool>(out: &mut Vec<u8>, v: &Value) {
     match v {
-        Value::Str(s) => write_str_g::<DOUBLE>(out, s),
+        Value::Str(s) => write_jstr_g::<DOUBLE>(out, s),
         Value::Array(a) => {
             out.push(b'[');
             for (k, x) in a.iter().enumerate() {
@@ -1422,7 +1459,7 @@ fn write_map_g<const DOUBLE: bool>(out: &mut Vec<u8>, m: &Map) {
         if k > 0 {
             out.push(b',');
         }
-        write_str_g::<DOUBLE>(out, key);
+        write_jstr_g::<DOUBLE>(out, key);
         out.push(b':');
         write_value_g::<DOUBLE>(out, x);
     }
@@ -1519,7 +1556,7 @@ pub fn write_props_as_str(
             out.push(b',');
         }
         first = false;
-        write_str_g::<true>(out, key);
+        write_jstr_g::<true>(out, key);
         out.push(b':');
         write_value_g::<true>(out, v);
     }
@@ -1645,7 +1682,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
         Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
         Value::Float(f) => write_float(out, *f),
-        Value::Str(s) => write_str(out, s),
+        Value::Str(s) => write_jstr_g::<false>(out, s),
         Value::Array(a) => {
             out.push(b'[');
             for (k, x) in a.iter().enumerate() {
@@ -1666,7 +1703,7 @@ pub fn write_map(out: &mut Vec<u8>, m: &Map) {
         if k > 0 {
             out.push(b',');
         }
-        write_str(out, key);
+        write_jstr_g::<false>(out, key);
         out.push(b':');
         write_value(out, x);
     }

@@ -67,6 +67,21 @@ fn write_mask_v(raw: std::arch::x86_64::__m128i) -> u32 {
     }
 }
 
+/// write_mask of sixteen bytes held in a u128 (little-endian: byte k in bits 8k..8k+8).
+#[inline(always)]
+pub fn write_mask16(w: u128) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is always present on x86_64; register operations only.
+    unsafe {
+        use std::arch::x86_64::*;
+        write_mask_v(_mm_set_epi64x((w >> 64) as i64, w as i64))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        write_mask(&w.to_le_bytes())
+    }
+}
+
 /// Bit k set when json.dumps(ensure_ascii=True) must escape byte k: `"`, `\`, < 0x20, >= 0x7f.
 #[inline(always)]
 fn write_mask(p: &[u8; 16]) -> u32 {
