@@ -1831,6 +1831,31 @@ impl<'a> ObjWriter<'a> {
 mod tests {
     use super::*;
 
+    /// Parsed strings (JStr, inline or not) are written exactly as their bytes are, at every
+    /// length around the 16-byte fast path, with and without characters that need escapes.
+    #[test]
+    fn jstr_writes_equal_byte_writes() {
+        for n in 0..=34 {
+            for fill in [&b"a"[..], b"\"", b"\\", b"\n", b"\x7f", "é".as_bytes(), b"\x01"] {
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    let mut bytes = vec![b'x'; n];
+                    if n > 0 {
+                        bytes.splice(at..at + 1, fill.iter().copied());
+                    }
+                    let v = Value::Str(JStr::from_slice(&bytes));
+                    let (mut want, mut got) = (Vec::new(), Vec::new());
+                    write_str(&mut want, &bytes);
+                    write_value(&mut got, &v);
+                    assert_eq!(got, want, "{bytes:?}");
+                    let (mut want2, mut got2) = (Vec::new(), Vec::new());
+                    write_str_g::<true>(&mut want2, &bytes);
+                    write_value_g::<true>(&mut got2, &v);
+                    assert_eq!(got2, want2, "{bytes:?}");
+                }
+            }
+        }
+    }
+
     fn rt(s: &str) -> String {
         String::from_utf8(to_bytes(&parse(s.as_bytes()).unwrap())).unwrap()
     }
