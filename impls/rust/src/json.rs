@@ -1835,7 +1835,7 @@ mod tests {
     /// length around the 16-byte fast path, with and without characters that need escapes.
     #[test]
     fn jstr_writes_equal_byte_writes() {
-        for n in 0..=34 {
+        for n in 0usize..=34 {
             for fill in [&b"a"[..], b"\"", b"\\", b"\n", b"\x7f", "é".as_bytes(), b"\x01"] {
                 for at in [0, n / 2, n.saturating_sub(1)] {
                     let mut bytes = vec![b'x'; n];
