@@ -58,6 +58,18 @@ pub fn key_hash(k: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
+/// The index's hash of a key from its zero-padded first sixteen bytes (`JStr::head16`, one load
+/// for a parsed key), its length and, past 16 bytes, its last eight: cheaper than key_hash's loop
+/// for the index builds and lookups (callgrind: building the index of each event's properties
+/// was ~2.5% of the child's instructions).
+#[inline(always)]
+fn slot_hash(head: u128, k: &[u8]) -> u64 {
+    let tail = if k.len() > 16 { u64::from_le_bytes(k[k.len() - 8..].try_into().unwrap()) } else { 0 };
+    let x = (head as u64) ^ ((head >> 64) as u64).rotate_left(29) ^ tail.rotate_left(47) ^ k.len() as u64;
+    let y = x.wrapping_mul(FX_K);
+    y ^ (y >> 29)
+}
+
 /// Key equality: lengths first, then (up to 16 bytes) one register compare instead of a bcmp call.
 #[inline(always)]
 pub fn key_eq(a: &[u8], b: &[u8]) -> bool {
@@ -119,7 +131,7 @@ fn build_index(entries: &[(JStr, Value)]) -> Box<[u32]> {
     let mut t = vec![0u32; size].into_boxed_slice();
     let mask = size - 1;
     for (pos, (k, _)) in entries.iter().enumerate() {
-        let mut s = key_hash(k) as usize & mask;
+        let mut s = slot_hash(k.head16(), k) as usize & mask;
         while t[s] != 0 {
             s = (s + 1) & mask;
         }
@@ -240,7 +252,8 @@ impl Map {
         }
         let t = self.index.get_or_init(|| build_index(&self.entries));
         let mask = t.len() - 1;
-        let mut s = key_hash(key) as usize & mask;
+        let head = if n <= 16 { w } else { u128::from_le_bytes(key[..16].try_into().unwrap()) };
+        let mut s = slot_hash(head, key) as usize & mask;
         loop {
             let e = t[s];
             if e == 0 {
@@ -309,7 +322,8 @@ impl Map {
             if (self.load + 1) * 2 <= t.len() {
                 self.load += 1;
                 let mask = t.len() - 1;
-                let mut s = key_hash(&self.entries[pos].0) as usize & mask;
+                let k = &self.entries[pos].0;
+                let mut s = slot_hash(k.head16(), k) as usize & mask;
                 while t[s] != 0 {
                     s = (s + 1) & mask;
                 }
