@@ -222,11 +222,25 @@ impl BatchParser {
     /// (offsets, timestamps, keys: bytes or None, headers: tuples of (name str, value bytes)
     /// pairs); n × i32 value lengths (-1 = None); the values concatenated.
     pub fn parse<'a>(&mut self, payload: &'a [u8]) -> Result<Vec<RecordRef<'a>>, String> {
-        self.arena.clear();
-        self.refs.clear();
         let mut outer = Cursor { b: payload, i: 0 };
         let m = outer.u32()? as usize;
         let cols = outer.take(m)?;
+        if let Some(mut out) = usual_columns(cols) {
+            let lengths = outer.take(out.len() * 4)?;
+            for (k, r) in out.iter_mut().enumerate() {
+                r.value = match i32::from_le_bytes(lengths[4 * k..4 * k + 4].try_into().unwrap()) {
+                    -1 => None,
+                    l if l >= 0 => Some(outer.take(l as usize)?),
+                    l => return Err(format!("bad value length {l} in batch frame")),
+                };
+            }
+            if outer.i != payload.len() {
+                return Err(format!("batch frame has {} trailing bytes", payload.len() - outer.i));
+            }
+            return Ok(out);
+        }
+        self.arena.clear();
+        self.refs.clear();
         let mut c = Cursor { b: cols, i: 0 };
         self.arena.push(V::None);
         self.value(&mut c, 0, 0)?;
@@ -281,6 +295,107 @@ impl BatchParser {
         }
         Ok(out)
     }
+}
+
+/// The columns as `_wire.write_batch` spells them — sequences `)`/`(`, ints `i`/`l`, keys `s` or
+/// `N`, headers as `)` pairs of a name `u` (flagged 0x80 where first seen, `r` after) and an `s`
+/// value, nothing else flagged — read straight into the records; None for anything else (a
+/// batch marshal.dumps spelled otherwise, or malformed: `BatchParser` then decodes it in
+/// general and reports what is wrong). Why: the general decoder, a value at a time into an
+/// arena, took ~0.15 ms of a 500-record batch, outside the child's timer but inside the
+/// bridge's cost.
+fn usual_columns(cols: &[u8]) -> Option<Vec<RecordRef<'_>>> {
+    fn seq_len(c: &mut Cursor<'_>) -> Option<usize> {
+        match c.u8().ok()? {
+            b')' => Some(c.u8().ok()? as usize),
+            b'(' => Some(c.u32().ok()? as usize),
+            _ => None,
+        }
+    }
+    fn int(c: &mut Cursor<'_>) -> Option<i64> {
+        match c.u8().ok()? {
+            b'i' => Some(c.i32().ok()? as i64),
+            b'l' => {
+                let n = c.i32().ok()?;
+                let digits = c.take(2 * n.unsigned_abs() as usize).ok()?;
+                if digits.len() > 10 {
+                    return None;
+                }
+                let mut v: i128 = 0;
+                for (k, d) in digits.chunks_exact(2).enumerate() {
+                    let d = u16::from_le_bytes([d[0], d[1]]);
+                    if d >= 1 << 15 {
+                        return None;
+                    }
+                    v |= (d as i128) << (15 * k);
+                }
+                i64::try_from(if n < 0 { -v } else { v }).ok()
+            }
+            _ => None,
+        }
+    }
+    let mut c = Cursor { b: cols, i: 0 };
+    if seq_len(&mut c)? != 4 {
+        return None;
+    }
+    let n = seq_len(&mut c)?;
+    if n > cols.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(RecordRef { offset: int(&mut c)?, timestamp_ms: 0, key: None, headers: Vec::new(), value: None });
+    }
+    if seq_len(&mut c)? != n {
+        return None;
+    }
+    for r in out.iter_mut() {
+        r.timestamp_ms = int(&mut c)?;
+    }
+    if seq_len(&mut c)? != n {
+        return None;
+    }
+    for r in out.iter_mut() {
+        r.key = match c.u8().ok()? {
+            b'N' => None,
+            b's' => {
+                let len = c.u32().ok()? as usize;
+                Some(c.take(len).ok()?)
+            }
+            _ => return None,
+        };
+    }
+    if seq_len(&mut c)? != n {
+        return None;
+    }
+    let mut names: Vec<&[u8]> = Vec::new(); // by back-reference number
+    for r in out.iter_mut() {
+        let k = seq_len(&mut c)?;
+        r.headers.reserve_exact(k);
+        for _ in 0..k {
+            if seq_len(&mut c)? != 2 {
+                return None;
+            }
+            let name = match c.u8().ok()? {
+                code @ (b'u' | 0xF5) => {
+                    let len = c.u32().ok()? as usize;
+                    let s = c.take(len).ok()?;
+                    if code == 0xF5 {
+                        names.push(s);
+                    }
+                    s
+                }
+                b'r' => *names.get(c.u32().ok()? as usize)?,
+                _ => return None,
+            };
+            if c.u8().ok()? != b's' {
+                return None;
+            }
+            let len = c.u32().ok()? as usize;
+            r.headers.push((name, c.take(len).ok()?));
+        }
+    }
+    (c.i == cols.len()).then_some(out)
 }
 
 /// One output stream's records, kept back to back in their marshal encoding (`s`, u32 length,
