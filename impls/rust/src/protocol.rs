@@ -645,6 +645,72 @@ impl crate::Mode for Echo {
 mod tests {
     use super::*;
 
+    /// A batch payload of two records whose columns are spelled by `names` (the writer's `u`
+    /// flagged then `r`, or marshal.dumps' short ASCII `Z`, which only the general decoder reads).
+    fn payload(flagged_names: bool) -> Vec<u8> {
+        let mut m = vec![b')', 4];
+        m.extend([b')', 2, b'i']);
+        m.extend(7i32.to_le_bytes());
+        m.extend([b'l']);
+        m.extend(3i32.to_le_bytes());
+        m.extend([1, 0, 2, 0, 3, 0]); // 1 + 2·2^15 + 3·2^30
+        m.extend([b')', 2, b'i']);
+        m.extend((-5i32).to_le_bytes());
+        m.push(b'i');
+        m.extend(9i32.to_le_bytes());
+        m.extend([b')', 2, b'N', b's']);
+        m.extend(2u32.to_le_bytes());
+        m.extend(b"k1");
+        m.extend([b')', 2, b')', 1, b')', 2]);
+        if flagged_names {
+            m.push(0xF5);
+            m.extend(1u32.to_le_bytes());
+        } else {
+            m.extend([b'Z', 1]);
+        }
+        m.push(b'h');
+        m.push(b's');
+        m.extend(1u32.to_le_bytes());
+        m.push(b'v');
+        m.extend([b')', 1, b')', 2]);
+        if flagged_names {
+            m.push(b'r');
+            m.extend(0u32.to_le_bytes());
+        } else {
+            m.extend([b'Z', 1, b'h']);
+        }
+        m.push(b's');
+        m.extend(1u32.to_le_bytes());
+        m.push(b'w');
+        let mut p = (m.len() as u32).to_le_bytes().to_vec();
+        p.extend(m);
+        p.extend((-1i32).to_le_bytes());
+        p.extend(3i32.to_le_bytes());
+        p.extend(b"abc");
+        p
+    }
+
+    #[test]
+    fn usual_and_general_column_readers_agree() {
+        let flagged = payload(true);
+        let plain = payload(false);
+        assert!(usual_columns(&flagged[4..flagged.len() - 11]).is_some(), "the writer's spelling takes the fast path");
+        assert!(usual_columns(&plain[4..plain.len() - 11]).is_none(), "`Z` names go the general way");
+        let show = |r: &RecordRef<'_>| format!("{} {} {:?} {:?} {:?}", r.offset, r.timestamp_ms, r.key, r.headers, r.value);
+        let mut parser = BatchParser::default();
+        let a: Vec<String> = parser.parse(&flagged).unwrap().iter().map(show).collect();
+        let b: Vec<String> = parser.parse(&plain).unwrap().iter().map(show).collect();
+        assert_eq!(a, b);
+        assert_eq!(a[1], format!("{} 9 Some([107, 49]) [([104], [119])] Some([97, 98, 99])", 1i64 + (2i64 << 15) + (3i64 << 30)));
+        // malformed: the general decoder reports it
+        let mut bad = flagged.clone();
+        bad.truncate(bad.len() - 1);
+        match parser.parse(&bad) {
+            Err(e) => assert!(e.contains("truncated"), "{e}"),
+            Ok(_) => panic!("a truncated batch parsed"),
+        }
+    }
+
     #[test]
     fn out_stream_keeps_records_as_marshal_items() {
         let mut s = OutStream::with_capacity(4);
