@@ -17,6 +17,18 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
+/// "00", "01", … "99" back to back.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719468;
     let era = z.div_euclid(146097);
@@ -401,19 +413,20 @@ pub fn format_ms_fixed(ms: i64) -> Option<[u8; 23]> {
     let (hours, secs) = (secs / 3600, secs % 3600);
     let (minutes, secs) = (secs / 60, secs % 60);
     let mut b = *b"0000-00-00 00:00:00.000";
-    let mut put = |at: usize, width: usize, mut v: i64| {
-        for k in (at..at + width).rev() {
-            b[k] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+    // two digits at a time from a table (a division per digit cost more than the rest)
+    let mut put2 = |at: usize, v: i64| {
+        let v = v as usize * 2;
+        b[at..at + 2].copy_from_slice(&DIGIT_PAIRS[v..v + 2]);
     };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, hours);
-    put(14, 2, minutes);
-    put(17, 2, secs);
-    put(20, 3, millis);
+    put2(0, year / 100);
+    put2(2, year % 100);
+    put2(5, month);
+    put2(8, day);
+    put2(11, hours);
+    put2(14, minutes);
+    put2(17, secs);
+    put2(21, millis % 100);
+    b[20] = b'0' + (millis / 100) as u8;
     Some(b)
 }
 
