@@ -11,6 +11,13 @@ APT_PACKAGES := librust-memchr-dev librust-itoa-dev librust-ryu-dev librust-inde
 	chromium valgrind
 PYTEST_ARGS ?=
 NIGHTLY_ARGS ?=
+# The Rust child runs on the machine that builds it: built for x86-64-v3 (AVX2, BMI1/2, FMA, LZCNT,
+# MOVBE) when this CPU has all of it (callgrind: ~3.5% fewer instructions per event), else for the
+# baseline. Not target-cpu=native: valgrind (the memcheck tests) cannot run AVX-512 code. Exported,
+# so every cargo run under make (the tests' included) builds with the same flags.
+RUST_CPU := $(shell n=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' \
+	| grep -cxE 'avx|avx2|bmi1|bmi2|f16c|fma|abm|movbe|xsave'); [ "$$n" = 9 ] && echo x86-64-v3)
+export CARGO_BUILD_RUSTFLAGS := $(if $(RUST_CPU),-C target-cpu=$(RUST_CPU))
 
 .PHONY: setup apt venv rust bench bench-full test microbench profile project report nightly lint clean
 
