@@ -1810,6 +1810,12 @@ impl<'a> ObjWriter<'a> {
         write_ascii_json_as_str(self.out, json);
         self
     }
+    /// A value written by `write` (which appends exactly one JSON value).
+    pub fn with(&mut self, k: &str, write: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+        self.key(k);
+        write(self.out);
+        self
+    }
     /// A value already serialized (e.g. by write_map_as_str).
     pub fn raw(&mut self, k: &str, json: &[u8]) -> &mut Self {
         self.key(k);
