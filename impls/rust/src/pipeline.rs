@@ -629,26 +629,24 @@ impl std::ops::Deref for Ts {
     }
 }
 
-fn ts_ms(ms: i64) -> Ts {
+/// `YYYY-MM-DD HH:MM:SS.mmm`, or without the milliseconds (format_seconds) when `seconds`.
+fn ts(ms: i64, seconds: bool) -> Ts {
     match format_ms_fixed(ms) {
-        Some(b) => Ts::Fixed(b, 23),
+        Some(b) => Ts::Fixed(b, if seconds { 19 } else { 23 }),
         None => {
             let mut o = Vec::with_capacity(24);
-            format_ms(&mut o, ms);
+            (if seconds { format_seconds } else { format_ms })(&mut o, ms);
             Ts::Other(o)
         }
     }
 }
 
+fn ts_ms(ms: i64) -> Ts {
+    ts(ms, false)
+}
+
 fn ts_s(ms: i64) -> Ts {
-    match format_ms_fixed(ms) {
-        Some(b) => Ts::Fixed(b, 19),
-        None => {
-            let mut o = Vec::with_capacity(24);
-            format_seconds(&mut o, ms);
-            Ts::Other(o)
-        }
-    }
+    ts(ms, true)
 }
 
 impl Pipeline {
