@@ -126,7 +126,7 @@ pub struct DefRow {
 ///
 /// Why not a HashMap: every property of every event is looked up here (~50 per general event,
 /// almost all already seen). A slot holds the name's first sixteen bytes and length, so a name
-/// of up to 16 bytes (most) is settled by register compares, hashed from those bytes (plus the
+/// of up to 16 bytes (most) is settled by register compares, hashed from those bytes (`omap::slot_hash`, plus the
 /// last eight for a longer one) that the parsed key already holds zero-padded
 /// (`JStr::head16`): a HashMap lookup (Hasher plumbing, probe, byte compare) cost ~120
 /// instructions (callgrind), this one ~30.
@@ -142,13 +142,6 @@ struct Slot {
     head: u128,
     len: u32,
     row: u32,
-}
-
-#[inline(always)]
-fn name_hash(name: &[u8], head: u128) -> u64 {
-    let tail = if name.len() > 16 { u64::from_le_bytes(name[name.len() - 8..].try_into().unwrap()) } else { 0 };
-    let x = (head as u64) ^ ((head >> 64) as u64).rotate_left(29) ^ tail.rotate_left(47) ^ name.len() as u64;
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 29)
 }
 
 impl Names {
@@ -191,7 +184,7 @@ impl Names {
         let mask = n - 1;
         for slot in old.into_iter().filter(|s| s.row != 0) {
             let name = &self.rows[slot.row as usize - 1].name;
-            let mut s = name_hash(name, slot.head) as usize & mask;
+            let mut s = crate::omap::slot_hash(slot.head, name) as usize & mask;
             while self.slots[s].row != 0 {
                 s = (s + 1) & mask;
             }
@@ -214,7 +207,7 @@ impl Seen {
                 continue;
             }
             let head = pname.head16();
-            let h = name_hash(pname, head);
+            let h = crate::omap::slot_hash(head, pname);
             if names.find(pname, head, h).is_ok() {
                 continue;
             }
