@@ -4,6 +4,7 @@ implementation, with the child killed — never a hung test."""
 
 from __future__ import annotations
 
+import json
 import marshal
 import struct
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from impls.base import STREAMS, PartitionContext, Record
 from impls.rust_bridge import BridgeError, RustBridge, frames
+from impls.rust_bridge import session as bridge_session
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = PartitionContext(teams=[{"id": 1, "api_token": "phc_x"}], persons=[])
@@ -91,6 +93,33 @@ def test_batch_failures(behaviour: str, message: str, monkeypatch: pytest.Monkey
             session.process_batch(batch())
     finally:
         session.close()
+
+
+def test_hang_is_caught_while_the_parent_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent polls instead of sleeping from 0.8x to 1.5x the previous batch's processing
+    time (session.py, docs/bridge.md "Waiting"); a child that hangs then still times out."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(bridge_session, "_spin_allowed", lambda: True)
+    session = fake("slow-then-hang", timeout_s=0.6).start(CONTEXT)
+    try:
+        assert session.process_batch(batch()).processing_seconds == pytest.approx(0.2)
+        assert session._expect_s == pytest.approx(0.2)  # batch 1 polls from 0.16 s to 0.3 s
+        with pytest.raises(BridgeError, match=r"fake-rust: child did not answer batch 1 within 0.6 s \(killed\)"):
+            session.process_batch(batch())
+        assert session._proc.poll() is not None
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize(("env", "cpus", "allowed"), [("1", {0, 1}, True), ("0", {0, 1}, False), ("1", {0}, False)])
+def test_polling_needs_two_cpus_and_can_be_turned_off(
+    env: str, cpus: set[int], allowed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARTBENCH_BRIDGE_SPIN", env)
+    monkeypatch.setattr(bridge_session.os, "sched_getaffinity", lambda _pid: cpus)
+    assert bridge_session._spin_allowed() is allowed
+    hello = json.loads(frames.hello_payload("full", False, None, bridge_session._CHILD_SPIN_US if allowed else 0))
+    assert hello.get("spin_us") == (bridge_session._CHILD_SPIN_US if allowed else None)
 
 
 def test_missing_command_is_clear() -> None:

@@ -139,6 +139,30 @@ def test_shared_memory_and_inline_frames_agree(monkeypatch: pytest.MonkeyPatch) 
     assert {f for f in os.listdir("/dev/shm") if f.startswith("partbench-bridge-")} == before
 
 
+def test_polling_and_blocking_waits_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PARTBENCH_BRIDGE_SPIN on, the parent asks the child to poll for the next frame
+    (`spin_us`, docs/bridge.md "Waiting") and polls for results itself; the outputs are the same
+    as with both sides blocking."""
+    impl = registry.get("rust")
+    if impl.unavailable_reason() is not None:
+        pytest.fail(f"rust unavailable: {impl.unavailable_reason()}")
+    monkeypatch.setattr("impls.rust_bridge.session._spin_allowed", lambda: True)
+    context, batches = _general_batches(n=4)
+    outputs = {}
+    for spin in ("1", "0"):
+        monkeypatch.setenv("PARTBENCH_BRIDGE_SPIN", spin)
+        if spin == "0":
+            monkeypatch.undo()  # the real check, which reads the variable
+            monkeypatch.setenv("PARTBENCH_BRIDGE_SPIN", "0")
+        session = impl.start(context)
+        try:
+            assert session._spin is (spin == "1")  # type: ignore[attr-defined]
+            outputs[spin] = [(out.streams, out.outcomes) for out in map(session.process_batch, batches)]
+        finally:
+            session.close()
+    assert outputs["1"] == outputs["0"]
+
+
 @pytest.mark.parametrize(
     ("layout", "args"),
     [("in place", ()), ("rest larger than the gap", ("--result-gap", "0")),

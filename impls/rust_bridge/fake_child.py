@@ -3,7 +3,8 @@
 Usage: `python -m impls.rust_bridge.fake_child BEHAVIOUR`. With `ok` it speaks the current protocol
 correctly (inline frames only: it never accepts the shared memory offered in the hello; each
 record's value comes back as one "events" record); every other behaviour
-misbehaves in one specific way at the first batch (or at hello for `version`/`hang-hello`).
+misbehaves in one specific way at the first batch (or at hello for `version`/`hang-hello`, at the
+second batch for `slow-then-hang`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from impls.rust_bridge import frames
 
 BEHAVIOURS = (
     "ok", "version", "hang-hello", "garbage", "truncated", "crash", "hang", "error",
-    "unknown-stream", "miscount", "wrong-kind",
+    "unknown-stream", "miscount", "wrong-kind", "slow-then-hang",
 )
 
 
@@ -56,11 +57,13 @@ def _records(payload: bytes) -> list[bytes | None]:
     return values
 
 
-def _result(values: list[bytes | None], *, stream: str = "events", extra_outcome: int = 0) -> bytes:
+def _result(
+    values: list[bytes | None], *, stream: str = "events", extra_outcome: int = 0, ns: int = 1234
+) -> bytes:
     """A result payload as the child writes it (one marshal object, see frames.parse_result)."""
     events = [v for v in values if v is not None]
     outcomes = {"event": len(events) + extra_outcome, "drop:no_value": len(values) - len(events)}
-    return marshal.dumps((1234, ((stream, events),), tuple(outcomes.items()), ()), 2)
+    return marshal.dumps((ns, ((stream, events),), tuple(outcomes.items()), ()), 2)
 
 
 def main(behaviour: str) -> None:
@@ -74,6 +77,7 @@ def main(behaviour: str) -> None:
     _write(frames.frame(frames.HELLO, json.dumps({"protocol": version, "mode": hello["mode"]}).encode()))
     kind, payload = _read_frame()
     _write(frames.frame(frames.READY))
+    batches = 0
     while True:
         kind, payload = _read_frame()
         if kind == frames.QUIT:
@@ -100,8 +104,14 @@ def main(behaviour: str) -> None:
             _write(frames.frame(frames.RESULT, _result(values, extra_outcome=1)))
         elif behaviour == "wrong-kind":
             _write(frames.frame(frames.READY))
+        elif behaviour == "slow-then-hang":  # batch 0 takes (and reports) 0.2 s; batch 1 hangs
+            if batches:
+                time.sleep(3600)
+            time.sleep(0.2)
+            _write(frames.frame(frames.RESULT, _result(values, ns=200_000_000)))
         else:
             _write(frames.frame(frames.RESULT, _result(values)))
+        batches += 1
 
 
 if __name__ == "__main__":

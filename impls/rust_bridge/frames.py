@@ -63,10 +63,12 @@ def parse_header(data: bytes | bytearray | memoryview) -> Header:
     return Header(kind, length)
 
 
-def hello_payload(mode: str, instrument: bool, shm: str | None = None) -> bytes:
+def hello_payload(mode: str, instrument: bool, shm: str | None = None, spin_us: int = 0) -> bytes:
     doc: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "mode": mode, "instrument": instrument}
     if shm is not None:
         doc["shm"] = shm
+    if spin_us > 0:
+        doc["spin_us"] = spin_us
     return json.dumps(doc).encode()
 
 

@@ -37,6 +37,25 @@ _SHM_STEP = 1 << 20
 # a fresh session per measured pass otherwise paid 22-38 page faults per batch inside its timing.
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
+# Waking a process blocked on a pipe cost ~40-120 µs per wake-up on the dev VM (a halted idle
+# vCPU is woken by the host; docs/bridge.md, "Waiting"). So with two CPUs or more each side
+# polls instead of blocking for the last stretch of its wait: the child for up to CHILD_SPIN_US
+# after a result (the next batch follows within ~1 ms), the parent from SPIN_FROM of the
+# previous batch's processing time until SPIN_UNTIL of it (then it blocks as before).
+# PARTBENCH_BRIDGE_SPIN=0 turns both off.
+_CHILD_SPIN_US = 2000
+_SPIN_FROM = 0.8
+_SPIN_UNTIL = 1.5
+
+
+def _spin_allowed() -> bool:
+    if os.environ.get("PARTBENCH_BRIDGE_SPIN", "1") == "0":
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2  # one CPU: polling would take the child's
+    except (AttributeError, OSError):
+        return (os.cpu_count() or 1) >= 2
+
 
 class _SharedRegion:
     """A file in /dev/shm mapped by both processes; either side may grow it."""
@@ -183,8 +202,12 @@ class BridgeSession:
         self._poll.register(self._rfd, select.POLLIN)
 
         self._shm = _open_region()
+        self._spin = _spin_allowed()
+        self._expect_s = 0.0  # the last batch's processing time: when to start polling
         try:
-            hello_out = frames.hello_payload(mode, instrument, self._shm.path if self._shm else None)
+            hello_out = frames.hello_payload(
+                mode, instrument, self._shm.path if self._shm else None, _CHILD_SPIN_US if self._spin else 0
+            )
             kind, payload = self._exchange(frames.HELLO, hello_out, start_timeout_s, "hello")
         finally:
             if self._shm is not None:
@@ -213,9 +236,13 @@ class BridgeSession:
         what = f"batch {self._batches}"
         if self._shm is not None:
             length = self._shm.write_batch(batch)
-            kind, payload = self._exchange(frames.BATCH_SHM, frames.U64.pack(length), self._timeout_s, what)
+            kind, payload = self._exchange(
+                frames.BATCH_SHM, frames.U64.pack(length), self._timeout_s, what, self._expect_s
+            )
         else:
-            kind, payload = self._exchange(frames.BATCH, frames.batch_payload(batch), self._timeout_s, what)
+            kind, payload = self._exchange(
+                frames.BATCH, frames.batch_payload(batch), self._timeout_s, what, self._expect_s
+            )
         if kind == frames.RESULT_SHM and self._shm is not None:
             result = self._shm_result(payload)
         elif kind == frames.RESULT:
@@ -228,6 +255,8 @@ class BridgeSession:
         if total != len(batch):
             self._fail(f"batch {self._batches}: outcomes account for {total} of {len(batch)} records")
         self._batches += 1
+        if self._spin:
+            self._expect_s = result.output.processing_seconds or 0.0
         return result.output
 
     def stage_seconds(self) -> dict[str, float]:
@@ -301,15 +330,22 @@ class BridgeSession:
         except frames.FrameError as exc:
             self._fail(f"malformed frame from the child: {exc}")
 
-    def _exchange(self, kind: int, payload: bytes, timeout_s: float, what: str) -> tuple[int, bytes]:
+    def _exchange(
+        self, kind: int, payload: bytes, timeout_s: float, what: str, expect_s: float = 0.0
+    ) -> tuple[int, bytes]:
         """Send one frame and read one back, both under one deadline.
 
         The frame is written at once when the pipe takes it (always, for the shared-memory control
         frames); the reply's body is read straight into a buffer of its announced size (os.readv).
+        With expect_s (the reply's expected delay), the wait polls from SPIN_FROM of it to
+        SPIN_UNTIL of it instead of sleeping (see _CHILD_SPIN_US).
         """
         if self._failed is not None:
             raise BridgeError(f"{self.name}: session already failed ({self._failed})")
-        deadline = time.monotonic() + timeout_s
+        now = time.monotonic()
+        deadline = now + timeout_s
+        spin_from = now + expect_s * _SPIN_FROM
+        spin_until = now + expect_s * _SPIN_UNTIL if expect_s > 0 else now
         out = memoryview(frames.frame(kind, payload))
         out = out[self._write(out) :]
         if len(out):
@@ -320,10 +356,14 @@ class BridgeSession:
         got = 0
         try:
             while True:
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = deadline - now
                 if remaining <= 0:
                     self._fail(f"child did not answer {what} within {timeout_s:g} s (killed)")
-                for fd, _ in self._poll.poll(remaining * 1000):
+                wait_ms = remaining * 1000
+                if now < spin_until and header is None and not len(out):
+                    wait_ms = max(0.0, spin_from - now) * 1000  # sleep until spin_from, then poll
+                for fd, _ in self._poll.poll(wait_ms):
                     if fd == self._wfd:
                         out = out[self._write(out) :]
                         if not len(out):

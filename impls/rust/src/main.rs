@@ -25,7 +25,7 @@ mod timestamps;
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::os::unix::io::FromRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::*;
 
@@ -143,6 +143,24 @@ fn hello_reply(mode: &str, instrument: bool, version: u32, shm: bool) -> Vec<u8>
     out
 }
 
+/// Poll stdin for up to `spin` before the blocking read that follows.
+///
+/// Why: a process blocked in read is woken by the parent's write, and on a VM whose idle vCPU
+/// has halted that wake-up took ~40–60 µs a batch (a pipe ping-pong, `docs/bridge.md`); the
+/// parent's next batch comes ~1 ms after a result, so a short poll catches it awake. It costs
+/// this process's own CPU while the parent works, never the parent's.
+fn await_input(spin: Duration) {
+    if spin.is_zero() {
+        return;
+    }
+    let start = Instant::now();
+    let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, timeout 0 (never blocks)
+    while unsafe { libc::poll(&mut fd, 1, 0) } == 0 && start.elapsed() < spin {
+        std::hint::spin_loop();
+    }
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -191,6 +209,11 @@ fn main() {
         _ => fail(&mut output, "hello mode must be \"full\" or \"floor\"", 2),
     };
     let instrument = matches!(hello.get(b"instrument".as_slice()), Some(json::Value::Bool(true)));
+    // How long to poll for the next frame before blocking in read (see `await_input`).
+    let spin = match hello.get(b"spin_us".as_slice()) {
+        Some(json::Value::Int(us)) if *us > 0 => Duration::from_micros((*us).min(100_000) as u64),
+        _ => Duration::ZERO,
+    };
     // Shared memory for the bulk payloads when the parent offers it; refused (inline frames
     // instead) if the file cannot be opened and mapped.
     let mut shm = match hello.get(b"shm".as_slice()).and_then(|v| v.as_str()) {
@@ -234,6 +257,9 @@ fn main() {
     let mut batches: u64 = 0;
     let mut sizes = Sizes::default();
     loop {
+        if input.buffer().is_empty() {
+            await_input(spin);
+        }
         let kind = match read_frame(&mut input, &mut buf) {
             Ok(Some(k)) => k,
             Ok(None) => break,
