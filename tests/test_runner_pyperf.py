@@ -68,3 +68,19 @@ def test_real_pyperf_run(tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
     console = (tmp_path / "console.txt").read_text()
     assert "A/A noise (tiny on tinyload" in console and "selftimed" in console
+
+
+def test_workers_get_the_partbench_settings(monkeypatch) -> None:
+    """pyperf gives its workers only the variables named in --inherit-environ: the PARTBENCH_*
+    settings (e.g. which Rust binary) must reach the timed worker as they reached verification."""
+    from pyperf._utils import create_environ
+
+    from bench.runner.timing import inherited_environment
+
+    monkeypatch.setenv("PARTBENCH_RUST_BIN", "/opt/other/partbench-rust")
+    monkeypatch.setenv("PARTBENCH_BRIDGE_SPIN", "0")
+    monkeypatch.setenv("UNRELATED_SETTING", "x")
+    env = create_environ(inherited_environment().split(","), None, False)
+    assert env["PARTBENCH_RUST_BIN"] == "/opt/other/partbench-rust"
+    assert env["PARTBENCH_BRIDGE_SPIN"] == "0"
+    assert "UNRELATED_SETTING" not in env

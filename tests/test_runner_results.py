@@ -98,3 +98,13 @@ def test_write_run_writes_pyperf_file_beside_results(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["latest.json", "r1.json", "r1.pyperf.json"]
     assert results.read(tmp_path / "latest.json") == results.read(tmp_path / "r1.json")
     assert oct(os.stat(tmp_path / "r1.json").st_mode & 0o044) != "0o0"  # readable by others (not mkstemp's 0600)
+
+
+def test_machine_metadata_records_partbench_settings(monkeypatch) -> None:
+    from bench.runner import machine
+
+    monkeypatch.setenv("PARTBENCH_BRIDGE_SPIN", "0")
+    monkeypatch.setenv("NOT_PARTBENCH_X", "1")
+    settings = machine.collect()["settings_from_environment"]
+    assert settings["PARTBENCH_BRIDGE_SPIN"] == "0"
+    assert "NOT_PARTBENCH_X" not in settings

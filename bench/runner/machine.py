@@ -60,6 +60,12 @@ def rustc_version() -> str | None:
     return out.stdout.strip() or None
 
 
+def partbench_settings() -> dict[str, str]:
+    """The PARTBENCH_* variables set for this run (e.g. PARTBENCH_BRIDGE_SPIN=0 changes the
+    bridge's end-to-end figure), so that a results file says how it was measured."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("PARTBENCH_")}
+
+
 def collect(cwd: str = ".") -> dict[str, Any]:
     commit, dirty = git_state(cwd)
     return {
@@ -73,4 +79,5 @@ def collect(cwd: str = ".") -> dict[str, Any]:
         "rustc": rustc_version(),
         "git_commit": commit,
         "git_dirty": dirty,
+        "settings_from_environment": partbench_settings(),
     }

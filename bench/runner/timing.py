@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -92,6 +93,14 @@ def _stderr_tail(path: Path) -> str:
         return ""
 
 
+def inherited_environment() -> str:
+    """--inherit-environ for the pyperf workers: pyperf gives a worker only the variables
+    named, and the PARTBENCH_* settings (which binary, shared memory, polling) and
+    CARGO_TARGET_DIR (where the binary is) must be the ones the verification ran with."""
+    names = ["PYTHONPATH", "CARGO_TARGET_DIR", *(k for k in os.environ if k.startswith("PARTBENCH_"))]
+    return ",".join(sorted(set(names)))
+
+
 def run_pyperf(name: str, impl_spec: str, workload_file: Path, batch_size: int, settings: dict,
                options: PyperfOptions, workdir: Path, on_process: Callable[[], None] = lambda: None) -> Timed:
     slug = name.replace("/", "__")
@@ -102,7 +111,7 @@ def run_pyperf(name: str, impl_spec: str, workload_file: Path, batch_size: int, 
            "--bench-name", name, "--impl", impl_spec, "--workload-file", str(workload_file),
            "--batch-size", str(batch_size), "--settings", json.dumps(settings, sort_keys=True),
            "--e2e-out", str(e2e), "--timeout", str(defaults.WORKER_TIMEOUT_S),
-           "--inherit-environ", "PYTHONPATH", "-o", str(out), *options.args()]
+           "--inherit-environ", inherited_environment(), "-o", str(out), *options.args()]
     with open(err, "wb") as err_file:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file, bufsize=0)
         try:
