@@ -41,11 +41,12 @@ _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 # vCPU is woken by the host; docs/bridge.md, "Waiting"). So with two CPUs or more each side
 # polls instead of blocking for the last stretch of its wait: the child for up to CHILD_SPIN_US
 # after a result (the next batch follows within ~1 ms), the parent from SPIN_FROM of the
-# previous batch's processing time until SPIN_UNTIL of it (then it blocks as before).
-# PARTBENCH_BRIDGE_SPIN=0 turns both off.
+# previous batch's processing time until SPIN_UNTIL of it, and for at most SPIN_MAX_S (then it
+# blocks as before). PARTBENCH_BRIDGE_SPIN=0 turns both off.
 _CHILD_SPIN_US = 2000
 _SPIN_FROM = 0.8
 _SPIN_UNTIL = 1.5
+_SPIN_MAX_S = 0.005
 
 
 def _spin_allowed() -> bool:
@@ -345,7 +346,7 @@ class BridgeSession:
         now = time.monotonic()
         deadline = now + timeout_s
         spin_from = now + expect_s * _SPIN_FROM
-        spin_until = now + expect_s * _SPIN_UNTIL if expect_s > 0 else now
+        spin_until = min(now + expect_s * _SPIN_UNTIL, spin_from + _SPIN_MAX_S) if expect_s > 0 else now
         out = memoryview(frames.frame(kind, payload))
         out = out[self._write(out) :]
         if len(out):
