@@ -1,4 +1,5 @@
-"""The floor variant of the Rust binary: decode both JSON layers and re-encode, no semantics."""
+"""The floor variant of the Rust binary: decode both JSON layers and re-encode, no semantics
+(canonically spelled `properties` members copied, as the full pipeline's rows copy them)."""
 
 from __future__ import annotations
 

@@ -1497,17 +1497,36 @@ pub fn write_props_as_str(
     may_change: fn(&[u8]) -> bool,
     record_printable: bool,
 ) {
+    write_props_g::<true>(out, m, text, raw_lit, spans, may_change, record_printable)
+}
+
+/// write_props_as_str, or (QUOTED false) the same text without its enclosing quotes: the object
+/// as a member of a document that is itself being written inside a JSON string.
+fn write_props_g<const QUOTED: bool>(
+    out: &mut Vec<u8>,
+    m: &Map,
+    text: &[u8],
+    raw_lit: &[u8],
+    spans: &PropSpans,
+    may_change: fn(&[u8]) -> bool,
+    record_printable: bool,
+) {
     // record_printable: the caller found the whole record value printable ASCII (no need to
     // scan the literal again)
     let usable = spans.valid
         && raw_lit.len() as u64 == text.len() as u64 + spans.qb_total
         && (record_printable || (raw_lit.is_ascii() && memchr::memchr(0x7f, raw_lit).is_none()));
     if !usable {
-        return write_map_as_str(out, m);
+        if QUOTED {
+            return write_map_as_str(out, m);
+        }
+        return write_map_g::<true>(out, m);
     }
     let members = &spans.members;
     out.reserve(raw_lit.len() + 64);
-    out.push(b'"');
+    if QUOTED {
+        out.push(b'"');
+    }
     out.push(b'{');
     let mut first = true;
     let mut next = 0usize; // recorded members before this one are behind us
@@ -1565,6 +1584,33 @@ pub fn write_props_as_str(
             out.push(b',');
         }
         out.extend_from_slice(&raw_lit[rs..re]);
+    }
+    out.push(b'}');
+    if QUOTED {
+        out.push(b'"');
+    }
+}
+
+/// The floor's `data` field: json.dumps(doc) as a JSON string literal, its `properties` members
+/// copied from the record where unchanged-and-canonical, exactly as the full pipeline writes an
+/// event row's `properties` (write_props_as_str; here nothing changes them). The output is
+/// byte-identical to write_value_as_str(doc).
+pub fn write_data_as_str(out: &mut Vec<u8>, doc: &Value, text: &[u8], raw_lit: &[u8], spans: &PropSpans, record_printable: bool) {
+    let Value::Object(m) = doc else { return write_value_as_str(out, doc) };
+    out.push(b'"');
+    out.push(b'{');
+    for (j, (k, v)) in m.iter().enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        write_jstr_g::<true>(out, k);
+        out.push(b':');
+        match v {
+            Value::Object(p) if k.as_slice() == b"properties" => {
+                write_props_g::<false>(out, p, text, raw_lit, spans, |_| false, record_printable)
+            }
+            _ => write_value_g::<true>(out, v),
+        }
     }
     out.push(b'}');
     out.push(b'"');
@@ -2178,6 +2224,37 @@ mod verbatim_tests {
                 }
                 m.insert(b"$set".into(), Value::Int(3));
             });
+        }
+    }
+
+    /// The floor's writer of a whole `data` document (its `properties` members copied where the
+    /// record spells them canonically) gives json.dumps of the document as a string, byte for
+    /// byte, whatever else the document holds.
+    #[test]
+    fn data_document_verbatim_equals_encoding() {
+        let docs = [
+            r#"{"event":"e","properties":{"a":"x","b":1.50,"c":[1,"q"],"d":"\u00e9"},"offset":3}"#,
+            r#"{"properties":{"a":1,"a":2},"uuid":"u\"q","properties":{"b":"c"}}"#,
+            r#"{"x" : 1, "properties":{"a" : "x", "e":"\"q\"", "f":"\\"}, "y":[1.0, -0]}"#,
+            r#"{"properties":"not an object","z":{"k":1}}"#,
+            r#"{"properties":{"a":"l\n\t\ud83d\ude00\u001f\ud800","b":"é"}}"#,
+            r#"{"no_properties":{"a":1}}"#,
+            r#"[1,{"properties":{"a":1}}]"#,
+        ];
+        for d in docs {
+            let text = d.as_bytes();
+            let mut lit = Vec::new();
+            write_str(&mut lit, text);
+            let raw = &lit[1..lit.len() - 1];
+            let mut spans = PropSpans::default();
+            let doc = parse_recording(text, &mut spans).unwrap();
+            let mut want = Vec::new();
+            write_value_as_str(&mut want, &doc);
+            for printable in [false, text.iter().all(|c| (0x20..0x7f).contains(c))] {
+                let mut got = Vec::new();
+                write_data_as_str(&mut got, &doc, text, raw, &spans, printable);
+                assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(want.clone()).unwrap(), "{d}");
+            }
         }
     }
 

@@ -429,7 +429,6 @@ mod tests {
                     }
                     let want = (b.is_ascii(), b.iter().any(|&c| c < 0x20), b.contains(&0x7f));
                     assert_eq!(ascii_and_controls(&b), want, "len {len} at {at} byte {odd:#x}");
-                    assert_eq!(is_ascii(&b), want.0);
                 }
             }
         }
@@ -486,43 +485,6 @@ mod tests {
             }
         }
     }
-}
-
-/// Whether every byte is ASCII: sixteen bytes at a time, OR-ed together and tested once per
-/// 64 bytes. Why: nearly every record value is ASCII, and this settles its UTF-8 validity at a
-/// fraction of str::from_utf8's cost (perf: from_utf8 ~2% of the child).
-#[inline]
-pub fn is_ascii(b: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: every load reads b[i..i + 16] with i + 16 <= b.len().
-    unsafe {
-        use std::arch::x86_64::*;
-        let p = b.as_ptr();
-        let mut i = 0;
-        while i + 64 <= b.len() {
-            let a = _mm_or_si128(_mm_loadu_si128(p.add(i) as *const __m128i), _mm_loadu_si128(p.add(i + 16) as *const __m128i));
-            let c = _mm_or_si128(_mm_loadu_si128(p.add(i + 32) as *const __m128i), _mm_loadu_si128(p.add(i + 48) as *const __m128i));
-            if _mm_movemask_epi8(_mm_or_si128(a, c)) != 0 {
-                return false;
-            }
-            i += 64;
-        }
-        while i + 16 <= b.len() {
-            if _mm_movemask_epi8(_mm_loadu_si128(p.add(i) as *const __m128i)) != 0 {
-                return false;
-            }
-            i += 16;
-        }
-        b[i..].is_ascii()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    b.is_ascii()
-}
-
-/// UTF-8 validity with the ASCII case settled first.
-#[inline]
-pub fn is_utf8(b: &[u8]) -> bool {
-    is_ascii(b) || std::str::from_utf8(b).is_ok()
 }
 
 /// For each 8-bit mask m, the pshufb control that packs the bytes of an 8-byte half whose bit
