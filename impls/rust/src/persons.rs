@@ -182,6 +182,10 @@ pub struct PersonResult {
     pub properties: Option<Rc<Map>>,
     pub created_at_ms: i64,
     pub mode: &'static str,
+    /// When `properties` is the person's stored properties with values changed or appended (none
+    /// removed): those, and the positions in `properties` that differ from them (ascending), so
+    /// that their JSON can be patched rather than written again (`json::map_as_str_patched`).
+    pub base: Option<(Rc<Map>, Vec<u32>)>,
 }
 
 fn warn(ev: &mut PersonEvent<'_>, kind: &'static str, fields: &[(&str, &[u8])]) {
@@ -300,6 +304,7 @@ impl PersonStore {
                     properties: Some(p.properties.clone()),
                     created_at_ms: p.created_at_ms,
                     mode: "force_upgrade",
+                    base: None,
                 };
             }
         }
@@ -308,6 +313,7 @@ impl PersonStore {
             properties: None,
             created_at_ms: PERSONLESS_CREATED_AT_MS,
             mode: "propertyless",
+            base: None,
         }
     }
 
@@ -348,10 +354,12 @@ impl PersonStore {
                 pid
             }
         };
-        let (updated, only_filtered) = apply_updates(&self.persons[pid].properties, props);
+        let (updated, only_filtered, changed) = apply_updates(&self.persons[pid].properties, props);
+        let mut base = None;
         let event_props = match updated {
             Some(updated) => {
                 let updated = Rc::new(updated);
+                base = changed.map(|c| (self.persons[pid].properties.clone(), c));
                 if !bumped && only_filtered && !is_person_event(ev.name) {
                     // the event sees them; the person is not written
                 } else {
@@ -367,7 +375,7 @@ impl PersonStore {
             None => self.persons[pid].properties.clone(),
         };
         let p = &self.persons[pid];
-        PersonResult { person_id: p.id.clone(), properties: Some(event_props), created_at_ms: p.created_at_ms, mode: "full" }
+        PersonResult { person_id: p.id.clone(), properties: Some(event_props), created_at_ms: p.created_at_ms, mode: "full", base }
     }
 }
 
@@ -383,8 +391,9 @@ fn is_filtered(key: &[u8]) -> bool {
     ) || key.starts_with(b"$geoip_")
 }
 
-/// New properties (None if unchanged) and whether every change is a filtered `$set` key.
-fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool) {
+/// New properties (None if unchanged), whether every change is a filtered `$set` key, and (when
+/// nothing was removed) the positions in the new properties that differ from `current`, ascending.
+fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool, Option<Vec<u32>>) {
     let empty = json::new_map();
     let to_set = match props.get(b"$set".as_slice()) {
         Some(Value::Object(m)) => &**m,
@@ -427,19 +436,32 @@ fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool) {
     }
     let removals: Vec<&[u8]> = unset.into_iter().filter(|k| current.contains_key(*k) || changes.contains_key(*k)).collect();
     if changes.is_empty() && removals.is_empty() {
-        return (None, true);
+        return (None, true, None);
     }
     if !removals.is_empty() {
         only_filtered = false;
     }
     let mut updated = current.clone();
+    // insert(), noting where each change lands: in place when the key is there, else appended
+    let mut changed = Vec::with_capacity(changes.len());
     for (k, v) in changes {
-        updated.insert(k, v);
+        match updated.position(&k) {
+            Some(p) => {
+                *updated.get_index_mut(p).expect("a position just found") = v;
+                changed.push(p as u32);
+            }
+            None => {
+                changed.push(updated.len() as u32);
+                updated.push_absent(k, v);
+            }
+        }
     }
+    changed.sort_unstable();
+    let changed = removals.is_empty().then_some(changed);
     for k in removals {
         updated.shift_remove(k);
     }
-    (Some(updated), only_filtered)
+    (Some(updated), only_filtered, changed)
 }
 
 #[cfg(test)]

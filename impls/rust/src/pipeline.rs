@@ -208,6 +208,56 @@ pub struct Pipeline {
     buckets: AHashMap<Str, (f64, i64)>,
     /// bytes per output stream in the previous batch (the next one's buffer sizes)
     out_bytes: Vec<usize>,
+    person_json: PersonJson,
+}
+
+/// The `person_properties` JSON (a JSON string literal) of each person-properties snapshot in use.
+///
+/// Why: events of one person share a snapshot (an Rc) until its properties change, within a batch
+/// and across batches (the stored properties), so each is written once; and a snapshot that is the
+/// stored properties with a few values changed (`PersonResult::base`) is patched from the stored
+/// one's text (`json::map_as_str_patched`) instead of written whole. Keyed by the snapshot's
+/// address; the entry holds the Rc, so the address cannot be reused while it is there, and
+/// `forget_unused` drops the entries only this table still holds after each batch.
+#[derive(Default)]
+struct PersonJson {
+    by_snapshot: AHashMap<*const Map, SnapshotJson>,
+}
+
+struct SnapshotJson {
+    snapshot: Rc<Map>,
+    text: Rc<[u8]>,
+    /// where each member starts in `text`
+    starts: Vec<u32>,
+}
+
+impl PersonJson {
+    fn text(&mut self, p: &Rc<Map>, base: Option<&(Rc<Map>, Vec<u32>)>) -> Rc<[u8]> {
+        if let Some(e) = self.by_snapshot.get(&Rc::as_ptr(p)) {
+            return e.text.clone();
+        }
+        let base = base.map(|(b, changed)| (self.by_snapshot.get(&Rc::as_ptr(b)).map(|e| (&e.text, &e.starts)), b, changed));
+        let (text, starts) = match base {
+            Some((Some((text, starts)), _, changed)) => json::map_as_str_patched(p, text, starts, changed),
+            Some((None, b, changed)) => {
+                // the base's text is worth keeping: the person's next snapshots are patched from it
+                let (bt, bs) = json::map_as_str_noting(b);
+                let made = json::map_as_str_patched(p, &bt, &bs, changed);
+                let bt: Rc<[u8]> = Rc::from(bt);
+                self.by_snapshot.insert(Rc::as_ptr(b), SnapshotJson { snapshot: b.clone(), text: bt, starts: bs });
+                made
+            }
+            None => json::map_as_str_noting(p),
+        };
+        let text: Rc<[u8]> = Rc::from(text);
+        self.by_snapshot.insert(Rc::as_ptr(p), SnapshotJson { snapshot: p.clone(), text: text.clone(), starts });
+        text
+    }
+
+    /// Drop the entries of snapshots that nothing else holds any more.
+    fn forget_unused(&mut self) {
+        self.by_snapshot.retain(|_, e| Rc::strong_count(&e.snapshot) > 1);
+    }
 }
 
 impl Pipeline {
@@ -216,7 +266,7 @@ impl Pipeline {
         let ctx = Context::from_json(bytes)?;
         let persons = PersonStore::from_snapshot(&ctx.persons)?;
         let groups = GroupStore::from_snapshot(&ctx.groups)?;
-        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), out_bytes: Vec::new() })
+        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), out_bytes: Vec::new(), person_json: PersonJson::default() })
     }
 }
 
@@ -739,10 +789,6 @@ struct Batch {
     touched_groups: IndexSet<GroupKey, ahash::RandomState>,
     seen: defs::Seen,
     defs: Vec<defs::DefRow>,
-    /// person-properties JSON per snapshot: events of one person in a batch often share one
-    /// properties snapshot (an Rc); each is serialized once. The Rc is kept so that a snapshot's
-    /// address is not reused by a later one while the batch runs.
-    person_json: AHashMap<*const Map, (Rc<Map>, Rc<[u8]>)>,
     streams: Vec<OutStream>,
 }
 
@@ -815,18 +861,9 @@ impl Pipeline {
                 if ctx.teams[ev.team].anonymize_ips {
                     ev.properties.shift_remove(b"$ip".as_slice());
                 }
-                let person_properties_lit = match ev.person.as_ref().and_then(|p| p.properties.as_ref()) {
-                    Some(p) => b
-                        .person_json
-                        .entry(Rc::as_ptr(p))
-                        .or_insert_with(|| {
-                            let mut out = Vec::with_capacity(256);
-                            json::write_map_as_str(&mut out, p);
-                            (Rc::clone(p), Rc::from(out))
-                        })
-                        .1
-                        .clone(),
-                    None => Rc::from(&b"\"{}\""[..]),
+                let person_properties_lit = match ev.person.as_ref() {
+                    Some(r @ PersonResult { properties: Some(p), .. }) => self.person_json.text(p, r.base.as_ref()),
+                    _ => Rc::from(&b"\"{}\""[..]),
                 };
                 ev.row = Some(EventRow { person_properties_lit, chain });
                 ev.outcome = Some("event");
@@ -989,7 +1026,6 @@ impl Mode for Pipeline {
             touched_groups: IndexSet::default(),
             seen: defs::Seen::default(),
             defs: Vec::new(),
-            person_json: AHashMap::new(),
             streams: out_streams(STREAMS.len(), &self.out_bytes),
         };
         events.reserve(self.out_bytes.first().map_or(0, |&b| b + b / 8));
@@ -1026,6 +1062,7 @@ impl Mode for Pipeline {
             }
         }
         drop(ev);
+        self.person_json.forget_unused();
         let t0 = ticks();
         b.defs = defs::sorted(std::mem::take(&mut b.seen));
         let t1 = ticks();
