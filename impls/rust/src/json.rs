@@ -1563,21 +1563,10 @@ pub fn map_as_str_patched(m: &Map, base_text: &[u8], base_starts: &[u32], change
 /// Why "unchanged" holds: the pipeline changes a property's value in place only for keys in
 /// `may_change`; any other key is only read, removed or appended (json::Map keeps order), so a
 /// key found among the recorded members, in order, still holds the value parsed from that span.
-pub fn write_props_as_str(
-    out: &mut Vec<u8>,
-    m: &Map,
-    text: &[u8],
-    raw_lit: &[u8],
-    spans: &PropSpans,
-    may_change: fn(&[u8]) -> bool,
-    record_printable: bool,
-) {
-    write_props_g::<true>(out, m, text, raw_lit, spans, may_change, record_printable)
-}
-
-/// write_props_as_str, or (QUOTED false) the same text without its enclosing quotes: the object
-/// as a member of a document that is itself being written inside a JSON string.
-fn write_props_g<const QUOTED: bool>(
+///
+/// With QUOTED false, the same text without its enclosing quotes: the object as a member of a
+/// document that is itself being written inside a JSON string (write_data_as_str).
+pub fn write_props_as_str<const QUOTED: bool>(
     out: &mut Vec<u8>,
     m: &Map,
     text: &[u8],
@@ -1682,7 +1671,7 @@ pub fn write_data_as_str(out: &mut Vec<u8>, doc: &Value, text: &[u8], raw_lit: &
         out.push(b':');
         match v {
             Value::Object(p) if k.as_slice() == b"properties" => {
-                write_props_g::<false>(out, p, text, raw_lit, spans, |_| false, record_printable)
+                write_props_as_str::<false>(out, p, text, raw_lit, spans, |_| false, record_printable)
             }
             _ => write_value_g::<true>(out, v),
         }
@@ -2263,7 +2252,7 @@ mod verbatim_tests {
         let mut want = Vec::new();
         write_map_as_str(&mut want, &props);
         let mut got = Vec::new();
-        write_props_as_str(&mut got, &props, text, raw, &spans, |k| k == b"$set", false);
+        write_props_as_str::<true>(&mut got, &props, text, raw, &spans, |k| k == b"$set", false);
         assert_eq!(String::from_utf8(got).unwrap(), String::from_utf8(want).unwrap(), "{data}");
     }
 

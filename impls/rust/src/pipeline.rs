@@ -716,7 +716,7 @@ impl Pipeline {
         w.plain_str("uuid", &ev.uuid)
             .str("event", &ev.name)
             .with("properties", |out| {
-                json::write_props_as_str(out, &ev.properties, data_text, raw_lit, &ev.prop_spans, may_change, ev.printable)
+                json::write_props_as_str::<true>(out, &ev.properties, data_text, raw_lit, &ev.prop_spans, may_change, ev.printable)
             })
             .plain_str("timestamp", &ts_ms(ev.timestamp_ms.unwrap_or(0)))
             .int("team_id", team.id)
