@@ -218,7 +218,9 @@ pub struct Pipeline {
 /// stored properties with a few values changed (`PersonResult::base`) is patched from the stored
 /// one's text (`json::map_as_str_patched`) instead of written whole. Keyed by the snapshot's
 /// address; the entry holds the Rc, so the address cannot be reused while it is there, and
-/// `forget_unused` drops the entries only this table still holds after each batch.
+/// `forget_unused` drops, after each batch, the entries only this table still holds and those the
+/// batch did not use (so the table holds the texts of the persons of about one batch, not of every
+/// person seen).
 #[derive(Default)]
 struct PersonJson {
     by_snapshot: AHashMap<*const Map, SnapshotJson>,
@@ -229,14 +231,23 @@ struct SnapshotJson {
     text: Rc<[u8]>,
     /// where each member starts in `text`
     starts: Vec<u32>,
+    /// read or written during the current batch
+    used: bool,
 }
 
 impl PersonJson {
     fn text(&mut self, p: &Rc<Map>, base: Option<&(Rc<Map>, Vec<u32>)>) -> Rc<[u8]> {
-        if let Some(e) = self.by_snapshot.get(&Rc::as_ptr(p)) {
+        if let Some(e) = self.by_snapshot.get_mut(&Rc::as_ptr(p)) {
+            e.used = true;
             return e.text.clone();
         }
-        let base = base.map(|(b, changed)| (self.by_snapshot.get(&Rc::as_ptr(b)).map(|e| (&e.text, &e.starts)), b, changed));
+        let base = base.map(|(b, changed)| {
+            let entry = self.by_snapshot.get_mut(&Rc::as_ptr(b)).map(|e| {
+                e.used = true;
+                (&e.text, &e.starts)
+            });
+            (entry, b, changed)
+        });
         let (text, starts) = match base {
             Some((Some((text, starts)), _, changed)) => json::map_as_str_patched(p, text, starts, changed),
             Some((None, b, changed)) => {
@@ -244,19 +255,19 @@ impl PersonJson {
                 let (bt, bs) = json::map_as_str_noting(b);
                 let made = json::map_as_str_patched(p, &bt, &bs, changed);
                 let bt: Rc<[u8]> = Rc::from(bt);
-                self.by_snapshot.insert(Rc::as_ptr(b), SnapshotJson { snapshot: b.clone(), text: bt, starts: bs });
+                self.by_snapshot.insert(Rc::as_ptr(b), SnapshotJson { snapshot: b.clone(), text: bt, starts: bs, used: true });
                 made
             }
             None => json::map_as_str_noting(p),
         };
         let text: Rc<[u8]> = Rc::from(text);
-        self.by_snapshot.insert(Rc::as_ptr(p), SnapshotJson { snapshot: p.clone(), text: text.clone(), starts });
+        self.by_snapshot.insert(Rc::as_ptr(p), SnapshotJson { snapshot: p.clone(), text: text.clone(), starts, used: true });
         text
     }
 
-    /// Drop the entries of snapshots that nothing else holds any more.
+    /// Drop the entries of snapshots that nothing else holds any more, or that this batch did not use.
     fn forget_unused(&mut self) {
-        self.by_snapshot.retain(|_, e| Rc::strong_count(&e.snapshot) > 1);
+        self.by_snapshot.retain(|_, e| std::mem::take(&mut e.used) && Rc::strong_count(&e.snapshot) > 1);
     }
 }
 
