@@ -172,6 +172,8 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // a process-wide allocator setting, before any large allocation (every mode benefits)
+    alloc::keep_freed_memory();
     let mut input = BufReader::with_capacity(1 << 20, io::stdin().lock());
     // Raw fd 1, not Rust's line-buffered stdout: frames are large binary writes.
     let mut output = unsafe { File::from_raw_fd(1) };
@@ -250,9 +252,8 @@ fn main() {
             Err(e) => fail(&mut output, &format!("bad context: {e}"), 2),
         },
     };
-    // the session's heap faulted in before the batches (alloc::prefault_heap); keep_freed_memory
-    // makes glibc keep it
-    alloc::keep_freed_memory();
+    // the session's heap faulted in before the batches (keep_freed_memory, set above, makes glibc
+    // keep it)
     alloc::prefault_heap(PREFAULT_BYTES);
     if write_frame(&mut output, READY, b"").is_err() {
         std::process::exit(1);

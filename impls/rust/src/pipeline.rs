@@ -250,15 +250,17 @@ impl PersonJson {
         });
         let (text, starts) = match base {
             Some((Some((text, starts)), _, changed)) => json::map_as_str_patched(p, text, starts, changed),
-            Some((None, b, changed)) => {
-                // the base's text is worth keeping: the person's next snapshots are patched from it
+            // the base is still the person's stored properties (held by the store as well as by this
+            // event: only the current event is alive here), so the person's next snapshots will be
+            // patched from its text: worth writing; else writing it would be work done twice
+            Some((None, b, changed)) if Rc::strong_count(b) > 1 => {
                 let (bt, bs) = json::map_as_str_noting(b);
                 let made = json::map_as_str_patched(p, &bt, &bs, changed);
                 let bt: Rc<[u8]> = Rc::from(bt);
                 self.by_snapshot.insert(Rc::as_ptr(b), SnapshotJson { snapshot: b.clone(), text: bt, starts: bs, used: true });
                 made
             }
-            None => json::map_as_str_noting(p),
+            _ => json::map_as_str_noting(p),
         };
         let text: Rc<[u8]> = Rc::from(text);
         self.by_snapshot.insert(Rc::as_ptr(p), SnapshotJson { snapshot: p.clone(), text: text.clone(), starts, used: true });
@@ -273,7 +275,6 @@ impl PersonJson {
 
 impl Pipeline {
     pub fn from_context_json(bytes: &[u8]) -> Result<Self, String> {
-        crate::alloc::keep_freed_memory();
         let ctx = Context::from_json(bytes)?;
         let persons = PersonStore::from_snapshot(&ctx.persons)?;
         let groups = GroupStore::from_snapshot(&ctx.groups)?;
