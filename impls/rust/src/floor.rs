@@ -79,7 +79,8 @@ fn encode(out: &mut Vec<u8>, d: &Decoded, value: &[u8], outer_spans: &PropSpans,
 }
 
 impl Mode for Floor {
-    /// Record by record, like the full pipeline (each record's tree is encoded while in cache).
+    /// A few records at a time, like the full pipeline (their trees are encoded while in cache;
+    /// ~1% faster than one at a time).
     fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, events: OutStream) -> BatchResult {
         let mut stage_ticks = vec![0u64; STAGES.len()];
         let started = instrument.then(Instant::now);
@@ -89,16 +90,23 @@ impl Mode for Floor {
         let events = &mut streams[0];
         let mut failed = 0u64;
         // reused from record to record (their buffers)
-        let (mut outer_spans, mut data_spans) = (PropSpans::default(), PropSpans::default());
         // the clock is read only in the instrumented pass
         let tick = |on: bool| if on { crate::pipeline::ticks() } else { 0 };
-        for r in records {
+        let block = crate::pipeline::BLOCK;
+        let mut spans: Vec<(PropSpans, PropSpans)> = (0..block).map(|_| Default::default()).collect();
+        let mut decoded: Vec<Option<Decoded>> = Vec::with_capacity(block);
+        for chunk in records.chunks(block) {
+            decoded.clear();
             let t0 = tick(instrument);
-            let decoded = decode(r, &mut outer_spans, &mut data_spans);
+            for (r, (o, d)) in chunk.iter().zip(spans.iter_mut()) {
+                decoded.push(decode(r, o, d));
+            }
             let t1 = tick(instrument);
-            match (decoded, r.value) {
-                (Some(d), Some(value)) => events.record(|out| encode(out, &d, value, &outer_spans, &data_spans)),
-                _ => failed += 1,
+            for ((r, d), (o, ds)) in chunk.iter().zip(decoded.drain(..)).zip(spans.iter()) {
+                match (d, r.value) {
+                    (Some(d), Some(value)) => events.record(|out| encode(out, &d, value, o, ds)),
+                    _ => failed += 1,
+                }
             }
             stage_ticks[STAGE_DECODE] += t1 - t0;
             stage_ticks[STAGE_EMIT] += tick(instrument) - t1;

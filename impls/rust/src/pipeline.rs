@@ -1031,6 +1031,11 @@ pub fn ticks_to_ns(stage_ticks: &[u64], elapsed_ns: u64) -> Vec<u64> {
     stage_ticks.iter().map(|&t| (t as u128 * elapsed_ns as u128 / total as u128) as u64).collect()
 }
 
+/// Records taken through the stages together: each stage's code runs for a few records in a row
+/// (one record at a time refetched ~76 KB of code per record, callgrind's I1 misses) while their
+/// trees stay in cache (a whole batch's, ~5 MB, did not). 4 and 8 measured alike, 1 and 32 ~2.5% slower.
+pub const BLOCK: usize = 4;
+
 impl Mode for Pipeline {
     fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, mut events: OutStream) -> BatchResult {
         let mut b = Batch {
@@ -1049,31 +1054,34 @@ impl Mode for Pipeline {
         let mut stage_ticks = vec![0u64; STAGES.len()];
         let started = instrument.then(Instant::now);
         let mut counts: Vec<(String, u64)> = Vec::new();
-        let mut ev = Ev::new();
-        for rec in records {
-            // the previous record's tree is dropped here, while it is still in cache; the span
-            // buffer is kept
-            let members = std::mem::take(&mut ev.prop_spans.members);
-            ev = Ev::new();
-            ev.prop_spans.members = members;
-            if instrument {
-                for i in 0..=EMIT {
-                    let t0 = ticks();
-                    self.event_stage(i, &mut ev, rec, &mut b);
+        let block = BLOCK;
+        let mut evs: Vec<Ev> = (0..block.min(records.len())).map(|_| Ev::new()).collect();
+        for chunk in records.chunks(block) {
+            // the previous block's trees are dropped here, while they are still in cache; the
+            // span buffers are kept
+            for ev in evs.iter_mut().take(chunk.len()) {
+                let members = std::mem::take(&mut ev.prop_spans.members);
+                *ev = Ev::new();
+                ev.prop_spans.members = members;
+            }
+            for i in 0..=EMIT {
+                let t0 = if instrument { ticks() } else { 0 };
+                for (ev, rec) in evs.iter_mut().zip(chunk) {
+                    self.event_stage(i, ev, rec, &mut b);
+                }
+                if instrument {
                     stage_ticks[i] += ticks() - t0;
                 }
-            } else {
-                for i in 0..=EMIT {
-                    self.event_stage(i, &mut ev, rec, &mut b);
+            }
+            for ev in evs.iter().take(chunk.len()) {
+                let o = ev.outcome.unwrap_or("unaccounted");
+                match counts.iter_mut().find(|(k, _)| k == o) {
+                    Some(e) => e.1 += 1,
+                    None => counts.push((o.to_string(), 1)),
                 }
             }
-            let o = ev.outcome.unwrap_or("unaccounted");
-            match counts.iter_mut().find(|(k, _)| k == o) {
-                Some(e) => e.1 += 1,
-                None => counts.push((o.to_string(), 1)),
-            }
         }
-        drop(ev);
+        drop(evs);
         self.person_json.forget_unused();
         let t0 = ticks();
         b.defs = defs::sorted(std::mem::take(&mut b.seen));
