@@ -30,6 +30,15 @@ def test_rust_matches_reference(profile: str, rust_available: None) -> None:
     assert sum(result.outcomes.values()) == 800
 
 
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_rust_matches_reference_across_block_boundaries(batch_size: int, rust_available: None) -> None:
+    """The child takes records through the stages four at a time: batches of one record, and of
+    one block plus one, give the reference's outputs too."""
+    workload = generator.generate("general", 60, 13)
+    result = verify("rust", workload, batch_size=batch_size)
+    assert result.status == "passed", result.detail
+
+
 def test_rust_is_byte_identical_on_hostile(rust_available: None) -> None:
     """Stronger than the canonical check: the same bytes, so digests and float spelling agree."""
     workload = generator.generate("hostile", 600, 5)
