@@ -196,9 +196,31 @@ impl Ev {
     }
 }
 
+/// 1 for an ASCII hex digit.
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_hexdigit() as u8;
+        c += 1;
+    }
+    t
+};
+
+/// `8-4-4-4-12` hex digits with hyphens. Every byte is checked, without a branch per byte (a
+/// loop stopping at the first bad byte mispredicted its way through every valid UUID: perf showed
+/// it at ~0.8% of the child for two calls per event).
 fn is_uuid(s: &[u8]) -> bool {
-    s.len() == 36
-        && s.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() })
+    let Ok(s) = <&[u8; 36]>::try_from(s) else { return false };
+    let mut ok = (s[8] == b'-') & (s[13] == b'-') & (s[18] == b'-') & (s[23] == b'-');
+    let mut digits = 1u8;
+    for (i, &c) in s.iter().enumerate() {
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            digits &= HEX_DIGIT[c as usize];
+        }
+    }
+    ok &= digits == 1;
+    ok
 }
 
 pub struct Pipeline {
@@ -1099,5 +1121,34 @@ impl Mode for Pipeline {
         };
         self.out_bytes = b.streams.iter().map(OutStream::bytes).collect();
         BatchResult { streams: b.streams, outcomes: counts, stage_ns }
+    }
+}
+
+#[cfg(test)]
+mod uuid_tests {
+    use super::is_uuid;
+
+    fn plain(s: &[u8]) -> bool {
+        s.len() == 36
+            && s.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() })
+    }
+
+    #[test]
+    fn uuid_check_agrees_with_the_plain_definition() {
+        let good = b"0192e4c1-7a3b-7cde-8f01-23456789abCD";
+        assert!(is_uuid(good));
+        // every byte of a valid UUID replaced by each byte value; and lengths around 36
+        for i in 0..36 {
+            for b in 0..=255u8 {
+                let mut s = *good;
+                s[i] = b;
+                assert_eq!(is_uuid(&s), plain(&s), "byte {i} = {b}");
+            }
+        }
+        for n in [0, 35, 37] {
+            let s = vec![b'a'; n];
+            assert!(!is_uuid(&s));
+        }
+        assert!(!is_uuid(&good[..35]));
     }
 }

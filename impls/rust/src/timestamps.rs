@@ -160,6 +160,69 @@ fn zone_minutes_from(sign: i64, hours: i64, minutes: i64) -> Option<i64> {
 }
 
 pub fn parse_iso(s: &[u8], zone_required: bool) -> Option<i64> {
+    match parse_iso_usual(s) {
+        Some(decided) => decided,
+        None => parse_iso_general(s, zone_required),
+    }
+}
+
+/// The two spellings clients send (and every event's `now`): `YYYY-MM-DDTHH:MM:SS.f…Z` and
+/// `YYYY-MM-DDTHH:MM:SS.f…±HH:MM`, decided from fixed positions; None (not decided here) for any
+/// other shape, which the general matcher takes. Both carry a zone, so `zone_required` holds.
+/// (The general matcher's cursor took ~530 instructions a timestamp, ~2.4 timestamps an event.)
+#[inline]
+fn parse_iso_usual(s: &[u8]) -> Option<Option<i64>> {
+    #[inline(always)]
+    fn digit(c: u8) -> bool {
+        c.wrapping_sub(b'0') < 10
+    }
+    #[inline(always)]
+    fn two(a: u8, b: u8) -> i64 {
+        (a.wrapping_sub(b'0') as i64) * 10 + b.wrapping_sub(b'0') as i64
+    }
+    let n = s.len();
+    if n < 22 {
+        return None;
+    }
+    let p: &[u8; 22] = s[..22].try_into().unwrap();
+    if p[4] != b'-' || p[7] != b'-' || p[10] != b'T' || p[13] != b':' || p[16] != b':' || p[19] != b'.' {
+        return None;
+    }
+    let (frac_end, sign) = match s[n - 1] {
+        b'Z' => (n - 1, 0),
+        _ if n >= 27 && s[n - 3] == b':' && matches!(s[n - 6], b'+' | b'-') => (n - 6, if s[n - 6] == b'-' { -1 } else { 1 }),
+        _ => return None,
+    };
+    let frac = &s[20..frac_end]; // at least one byte, by the lengths checked above
+    let mut all = true;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        all &= digit(p[i]);
+    }
+    for &c in frac {
+        all &= digit(c);
+    }
+    let z: &[u8; 6] = s[n - 6..].try_into().unwrap();
+    if sign != 0 {
+        all &= digit(z[1]) & digit(z[2]) & digit(z[4]) & digit(z[5]);
+    }
+    if !all {
+        return None;
+    }
+    let zone = if sign == 0 {
+        0
+    } else {
+        match zone_minutes_from(sign, two(z[1], z[2]), two(z[4], z[5])) {
+            Some(z) => z,
+            None => return Some(None),
+        }
+    };
+    let year = two(p[0], p[1]) * 100 + two(p[2], p[3]);
+    let (month, day) = (two(p[5], p[6]), two(p[8], p[9]));
+    let (hour, minute, second) = (two(p[11], p[12]), two(p[14], p[15]), two(p[17], p[18]));
+    Some(to_ms(year, month, day, hour, minute, second, Some(frac), zone))
+}
+
+fn parse_iso_general(s: &[u8], zone_required: bool) -> Option<i64> {
     let mut m = M { s, i: 0 };
     let year = m.digits(4)?;
     if !m.byte(b'-') {
@@ -454,6 +517,49 @@ fn push_num(out: &mut Vec<u8>, v: i64, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usual_iso_spellings_decided_as_the_general_matcher_does() {
+        let bases: [&[u8]; 6] = [
+            b"2026-11-20T10:11:12.345Z",
+            b"2026-11-20T10:11:12.345678+01:30",
+            b"2024-02-29T23:59:59.9-23:59",
+            b"1999-12-31T00:00:00.123456789Z",
+            b"2026-13-40T25:61:61.000+24:00",
+            b"2026-11-20T10:11:12.3+00:60",
+        ];
+        let bytes = [b'0', b'5', b'9', b'-', b'+', b':', b'.', b'T', b't', b' ', b'Z', b'z', b'/', b'a', 0x7f];
+        let mut checked = 0;
+        for base in bases {
+            let mut cases: Vec<Vec<u8>> = vec![base.to_vec()];
+            for i in 0..base.len() {
+                for &b in &bytes {
+                    let mut s = base.to_vec();
+                    s[i] = b;
+                    cases.push(s);
+                }
+                let mut shorter = base.to_vec();
+                shorter.remove(i);
+                cases.push(shorter);
+                let mut longer = base.to_vec();
+                longer.insert(i, b'7');
+                cases.push(longer);
+            }
+            for s in cases {
+                for zone_required in [false, true] {
+                    assert_eq!(
+                        parse_iso(&s, zone_required),
+                        parse_iso_general(&s, zone_required),
+                        "{:?} zone_required={zone_required}",
+                        String::from_utf8_lossy(&s)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(parse_iso_usual(bases[0]).is_some() && parse_iso_usual(bases[1]).is_some(), "the fast path decides the usual spellings");
+        assert!(checked > 3000);
+    }
 
     #[test]
     fn format_ms_fast_path_same_as_pieces() {
