@@ -76,6 +76,8 @@ def test_floor_matches_python_spelling(floor: RustBridge) -> None:
         ("crash", r"rust-floor: child closed its output during batch 1 \(killed by SIGABRT\)"),
         ("hang", r"rust-floor: child did not answer batch 1 within 1 s \(killed\)"),
         ("garbage", r"rust-floor: malformed frame from the child: bad frame magic b'PBRX'"),
+        # panic = "abort": the hook still tells the parent where
+        ("panic", r"rust-floor: child reported an error during batch 1: panic in batch 1: injected \(--fault panic\)"),
     ],
 )
 def test_binary_batch_faults(floor: RustBridge, fault: str, message: str) -> None:

@@ -75,6 +75,7 @@ enum Fault {
     Garbage,
     BadVersion,
     HangHello,
+    Panic,
 }
 
 struct Args {
@@ -98,6 +99,7 @@ fn parse_args() -> Result<Args, String> {
                     Some("garbage") => Fault::Garbage,
                     Some("bad-version") => Fault::BadVersion,
                     Some("hang-hello") => Fault::HangHello,
+                    Some("panic") => Fault::Panic,
                     other => return Err(format!("unknown --fault {other:?}")),
                 }
             }
@@ -123,6 +125,29 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+/// Batches answered so far: the panic hook names the batch it failed in.
+static BATCHES_DONE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The release build aborts on panic (Cargo.toml): before it does, the parent gets an error frame
+/// saying where, as `fail` would send (fd 1 is written directly: frames are never left half
+/// written between batches).
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info.location().map(|l| format!(" ({}:{})", l.file(), l.line())).unwrap_or_default();
+        let text = format!("panic in batch {}: {msg}{at}", BATCHES_DONE.load(std::sync::atomic::Ordering::Relaxed));
+        // SAFETY: fd 1 stays open (ManuallyDrop: this File never closes it)
+        let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+        let _ = write_frame(&mut *out, ERROR, text.as_bytes());
+        eprintln!("partbench-rust: {text}");
+    }));
 }
 
 fn fail(out: &mut impl Write, msg: &str, code: i32) -> ! {
@@ -172,6 +197,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    report_panics();
     // a process-wide allocator setting, before any large allocation (every mode benefits)
     alloc::keep_freed_memory();
     let mut input = BufReader::with_capacity(1 << 20, io::stdin().lock());
@@ -285,6 +311,7 @@ fn main() {
                 Fault::Hang => loop {
                     std::thread::sleep(std::time::Duration::from_secs(3600));
                 },
+                Fault::Panic => panic!("injected (--fault panic)"),
                 Fault::Garbage => {
                     let _ = output.write_all(b"PBRX\x00\x00\x00\x00\x00garbage");
                     let _ = output.flush();
@@ -326,19 +353,8 @@ fn main() {
         };
         // The child's own processing time: records in memory → outputs serialized, no frame I/O.
         let t0 = Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mode.process(&records, instrument, events)));
+        let result = mode.process(&records, instrument, events); // a panic: report_panics
         let ns = t0.elapsed().as_nanos() as u64;
-        let result = match result {
-            Ok(r) => r,
-            Err(p) => {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                fail(&mut output, &format!("panic in batch {batches}: {msg}"), 1)
-            }
-        };
         // The records borrow the shared memory, which writing the result may re-map.
         drop(records);
         let stage_names: &[&str] = if instrument { &STAGES } else { &[] };
@@ -369,6 +385,7 @@ fn main() {
         drop(result);
         alloc::release_region(); // the lent block is freed (a no-op); nothing points there now
         batches += 1;
+        BATCHES_DONE.store(batches, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
