@@ -89,13 +89,13 @@ impl Mode for Floor {
         streams[0].reserve(self.out_bytes + self.out_bytes / 8);
         let events = &mut streams[0];
         let mut failed = 0u64;
-        // reused from record to record (their buffers)
         // the clock is read only in the instrumented pass
         let tick = |on: bool| if on { crate::pipeline::ticks() } else { 0 };
-        let block = crate::pipeline::BLOCK;
-        let mut spans: Vec<(PropSpans, PropSpans)> = (0..block).map(|_| Default::default()).collect();
-        let mut decoded: Vec<Option<Decoded>> = Vec::with_capacity(block);
-        for chunk in records.chunks(block) {
+        const BLOCK: usize = crate::pipeline::BLOCK;
+        // reused from block to block (their buffers)
+        let mut spans: Vec<(PropSpans, PropSpans)> = (0..BLOCK).map(|_| Default::default()).collect();
+        let mut decoded: Vec<Option<Decoded>> = Vec::with_capacity(BLOCK);
+        for chunk in records.chunks(BLOCK) {
             decoded.clear();
             let t0 = tick(instrument);
             for (r, (o, d)) in chunk.iter().zip(spans.iter_mut()) {
