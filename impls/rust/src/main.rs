@@ -150,10 +150,11 @@ fn report_panics() {
     }));
 }
 
-fn fail(out: &mut impl Write, msg: &str, code: i32) -> ! {
+/// An error frame for the parent, then exit status 2 (a panic goes through report_panics).
+fn fail(out: &mut impl Write, msg: &str) -> ! {
     let _ = write_frame(out, ERROR, msg.as_bytes());
     eprintln!("partbench-rust: {msg}");
-    std::process::exit(code);
+    std::process::exit(2);
 }
 
 fn hello_reply(mode: &str, instrument: bool, version: u32, shm: bool) -> Vec<u8> {
@@ -214,30 +215,26 @@ fn main() {
     let kind = match read_frame(&mut input, &mut buf) {
         Ok(Some(k)) => k,
         Ok(None) => std::process::exit(0),
-        Err(e) => fail(&mut output, &format!("reading hello: {e}"), 2),
+        Err(e) => fail(&mut output, &format!("reading hello: {e}")),
     };
     if kind != HELLO {
-        fail(&mut output, &format!("expected a hello frame, got kind {:?}", kind as char), 2);
+        fail(&mut output, &format!("expected a hello frame, got kind {:?}", kind as char));
     }
     let hello = match json::parse(&buf) {
         Ok(json::Value::Object(m)) => m,
-        _ => fail(&mut output, "hello payload is not a JSON object", 2),
+        _ => fail(&mut output, "hello payload is not a JSON object"),
     };
     let parent_version = match hello.get(b"protocol".as_slice()) {
         Some(json::Value::Int(v)) => *v,
-        _ => fail(&mut output, "hello has no integer protocol", 2),
+        _ => fail(&mut output, "hello has no integer protocol"),
     };
     if parent_version != PROTOCOL_VERSION as i64 {
-        fail(
-            &mut output,
-            &format!("protocol version mismatch: parent speaks {parent_version}, child speaks {PROTOCOL_VERSION}"),
-            2,
-        );
+        fail(&mut output, &format!("protocol version mismatch: parent speaks {parent_version}, child speaks {PROTOCOL_VERSION}"));
     }
     let mode_name = match hello.get(b"mode".as_slice()).and_then(|v| v.as_str()) {
         Some(b"full") => "full",
         Some(b"floor") => "floor",
-        _ => fail(&mut output, "hello mode must be \"full\" or \"floor\"", 2),
+        _ => fail(&mut output, "hello mode must be \"full\" or \"floor\""),
     };
     let instrument = matches!(hello.get(b"instrument".as_slice()), Some(json::Value::Bool(true)));
     // How long to poll for the next frame before blocking in read (see `await_input`).
@@ -266,16 +263,16 @@ fn main() {
     // 2. CONTEXT: the PartitionContext as JSON.
     match read_frame(&mut input, &mut buf) {
         Ok(Some(CONTEXT)) => {}
-        Ok(Some(k)) => fail(&mut output, &format!("expected a context frame, got kind {:?}", k as char), 2),
+        Ok(Some(k)) => fail(&mut output, &format!("expected a context frame, got kind {:?}", k as char)),
         Ok(None) => std::process::exit(0),
-        Err(e) => fail(&mut output, &format!("reading context: {e}"), 2),
+        Err(e) => fail(&mut output, &format!("reading context: {e}")),
     }
     let mut mode: Box<dyn Mode> = match mode_name {
         _ if args.echo => Box::new(protocol::Echo),
         "floor" => Box::new(floor::Floor::new()),
         _ => match pipeline::Pipeline::from_context_json(&buf) {
             Ok(p) => Box::new(p),
-            Err(e) => fail(&mut output, &format!("bad context: {e}"), 2),
+            Err(e) => fail(&mut output, &format!("bad context: {e}")),
         },
     };
     // the session's heap faulted in before the batches (keep_freed_memory, set above, makes glibc
@@ -297,13 +294,13 @@ fn main() {
         let kind = match read_frame(&mut input, &mut buf) {
             Ok(Some(k)) => k,
             Ok(None) => break,
-            Err(e) => fail(&mut output, &format!("reading batch: {e}"), 2),
+            Err(e) => fail(&mut output, &format!("reading batch: {e}")),
         };
         match kind {
             QUIT => break,
             BATCH => {}
             BATCH_SHM if shm.is_some() => {}
-            k => fail(&mut output, &format!("unexpected frame kind {:?}", k as char), 2),
+            k => fail(&mut output, &format!("unexpected frame kind {:?}", k as char)),
         }
         if batches >= args.fault_after {
             match args.fault {
@@ -324,7 +321,7 @@ fn main() {
         let n_in = if in_shm {
             match <[u8; 8]>::try_from(buf.as_slice()) {
                 Ok(b) => u64::from_le_bytes(b) as usize,
-                Err(_) => fail(&mut output, "shared-memory batch frame must carry a u64 length", 2),
+                Err(_) => fail(&mut output, "shared-memory batch frame must carry a u64 length"),
             }
         } else {
             0
@@ -335,21 +332,21 @@ fn main() {
         let events = match (&place, shm.as_mut()) {
             (Some(p), Some(sh)) => match sh.reserve(p.events_at + p.events_room) {
                 Ok(()) => OutStream::in_buffer(alloc::vec_in_region(sh.ptr_at(p.events_at), p.events_room)),
-                Err(e) => fail(&mut output, &e, 2),
+                Err(e) => fail(&mut output, &e),
             },
             _ => OutStream::default(),
         };
         let payload: &[u8] = if in_shm {
             match shm.as_mut().unwrap().input(n_in) {
                 Ok(p) => p,
-                Err(e) => fail(&mut output, &e, 2),
+                Err(e) => fail(&mut output, &e),
             }
         } else {
             &buf
         };
         let records = match parser.parse(payload) {
             Ok(r) => r,
-            Err(e) => fail(&mut output, &e, 2),
+            Err(e) => fail(&mut output, &e),
         };
         // The child's own processing time: records in memory → outputs serialized, no frame I/O.
         let t0 = Instant::now();
@@ -365,7 +362,7 @@ fn main() {
             (Some(p), Some(sh)) => {
                 let (at, len) = match p.finish(sh, &result, ns, stage_names, prefix.0) {
                     Ok(range) => range,
-                    Err(e) => fail(&mut output, &e, 2),
+                    Err(e) => fail(&mut output, &e),
                 };
                 let mut ctl = [0u8; 16];
                 ctl[..8].copy_from_slice(&(at as u64).to_le_bytes());
