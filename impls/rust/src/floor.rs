@@ -6,7 +6,8 @@
 //! record already spells exactly as the encoder would are copied rather than re-encoded, with the
 //! same parser spans and writer as the pipeline's event rows (before the sixth step of issue 6 the
 //! floor re-encoded everything from the tree, which made it ~11% slower than it needed to be and
-//! the pipeline's "% of floor" that much flattering).
+//! the pipeline's "% of floor" that much flattering). Likewise the `properties` values that no
+//! stage reads are left unbuilt here as they are there (json::Value::Raw).
 
 use std::time::Instant;
 
@@ -49,8 +50,11 @@ fn decode(r: &RecordRef<'_>, outer_spans: &mut PropSpans, data_spans: &mut PropS
     let Value::Object(outer) = json::parse_locating_data(v, outer_spans).ok()? else { return None };
     let text = outer.get(b"data".as_slice())?.as_str()?;
     data_spans.known_no_controls = outer_spans.data_plain;
+    let printable = ascii && !del;
+    // the pipeline's decode leaves the same values unbuilt
+    data_spans.read_keys = (printable && outer_spans.data_plain).then_some(crate::pipeline::is_read as fn(&[u8]) -> bool);
     let data = json::parse_recording(text, data_spans).ok()?;
-    Some(Decoded { outer: *outer, data, printable: ascii && !del })
+    Some(Decoded { outer: *outer, data, printable })
 }
 
 /// The outer object again, `data` re-encoded from the parsed document: its `properties` members

@@ -247,6 +247,11 @@ pub enum Value {
     Str(JStr),
     Array(Vec<Value>),
     Object(Box<Map>),
+    /// A non-empty object or array kept as its JSON text, not built (`Parser::skip_canonical`):
+    /// compact, printable ASCII and spelled exactly as the encoder spells its value, so writing it
+    /// is copying it. Only the `properties` members that no stage reads are kept so (the caller's
+    /// filter, `PropSpans::raw_unless`); anything that must look inside one parses it (`built`).
+    Raw(Box<[u8]>),
 }
 
 // Word-at-a-time byte tests (classic "has zero byte" tricks; exact as booleans).
@@ -280,7 +285,7 @@ impl Value {
     pub fn owns_nothing(&self) -> bool {
         match self {
             Value::Str(s) => !s.is_heap(),
-            Value::Array(_) | Value::Object(_) => false,
+            Value::Array(_) | Value::Object(_) | Value::Raw(_) => false,
             _ => true,
         }
     }
@@ -304,8 +309,15 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::Array(a) => !a.is_empty(),
             Value::Object(m) => !m.is_empty(),
+            Value::Raw(_) => true, // never an empty container
         }
     }
+}
+
+/// A Raw value's tree (for the rare reader that must look inside one; its text parsed once
+/// already, so the parse cannot fail).
+pub fn built(text: &[u8]) -> Value {
+    parse(text).unwrap_or(Value::Null)
 }
 
 /// Why a parse failed: `too_deep` maps to the reason "json_too_deep", anything else to
@@ -400,6 +412,13 @@ pub struct PropSpans {
     pub data_plain: bool,
     /// set by the caller before parsing: the input is known to hold no byte below 0x20
     pub known_no_controls: bool,
+    /// set by the caller before parse_recording, for a document known to be printable ASCII:
+    /// the keys some stage reads. A `properties` member whose key it rejects and whose value is
+    /// a compact canonical container is kept as Value::Raw, not built: large `$exception_list`s,
+    /// `$ai_*` payloads, flag lists that only the output copies (general events: the `data`
+    /// parse −4% instructions, the child −3.8% and the floor −7.6% in time). None builds every
+    /// value.
+    pub read_keys: Option<fn(&[u8]) -> bool>,
     want_members: bool,
 }
 
@@ -445,6 +464,7 @@ struct Buffers {
     items: Vec<Value>,
     strbuf: Vec<u8>,
     numbuf: Vec<u8>,
+    keys: Vec<(u32, u32)>,
 }
 
 thread_local! {
@@ -454,7 +474,7 @@ thread_local! {
 fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> Result<Value, ParseError> {
     let known = spans.as_ref().is_some_and(|s| s.known_no_controls);
     let bufs = BUFFERS.with(|c| c.take()).unwrap_or_default();
-    let Buffers { scratch, items, strbuf, numbuf } = *bufs;
+    let Buffers { scratch, items, strbuf, numbuf, keys } = *bufs;
     let mut p = Parser::<R> {
         b: input,
         i: 0,
@@ -469,6 +489,7 @@ fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> R
         qb: 0,
         spans: PropSpans::default(),
         numbuf,
+        keys,
     };
     if let Some(s) = spans.as_mut() {
         std::mem::swap(*s, &mut p.spans); // reuse its buffer
@@ -481,7 +502,8 @@ fn parse_with<const R: u8>(input: &[u8], mut spans: Option<&mut PropSpans>) -> R
     let (mut scratch, mut items) = (p.scratch, p.items);
     scratch.clear(); // after an error, members of unfinished objects may remain
     items.clear();
-    BUFFERS.with(|c| c.set(Some(Box::new(Buffers { scratch, items, strbuf: p.strbuf, numbuf: p.numbuf }))));
+    let keys = p.keys;
+    BUFFERS.with(|c| c.set(Some(Box::new(Buffers { scratch, items, strbuf: p.strbuf, numbuf: p.numbuf, keys }))));
     r
 }
 
@@ -515,6 +537,8 @@ struct Parser<'a, const R: u8> {
     spans: PropSpans,
     /// a float's canonical spelling, to compare with the input's (R == 2)
     numbuf: Vec<u8>,
+    /// skip_canonical: (start, length) of the keys of the objects it is inside
+    keys: Vec<(u32, u32)>,
 }
 
 /// Vec::push, inlined: the parser's member and item stacks are pushed once per value, and the
@@ -908,7 +932,16 @@ impl<'a, const R: u8> Parser<'a, R> {
                 }
             }
             let ctl0 = self.ctl_escapes;
-            let v = self.value()?;
+            let vstart = self.i;
+            let v = if record
+                && matches!(self.peek(), Some(b'{' | b'['))
+                && self.spans.read_keys.is_some_and(|reads| !reads(&key))
+                && self.skip_canonical()
+            {
+                Value::Raw(self.b[vstart..self.i].into())
+            } else {
+                self.value()?
+            };
             self.rec_next = false;
             if R == 1 && data_at.is_some() {
                 let a = data_at.unwrap();
@@ -935,6 +968,146 @@ impl<'a, const R: u8> Parser<'a, R> {
                     return Ok(());
                 }
                 _ => return Err(self.err("expecting ',' delimiter")),
+            }
+        }
+    }
+
+    /// Recognizes at `self.i` a non-empty object or array spelled compactly and exactly as the
+    /// encoder spells its value (no whitespace, no escaped or repeated key, only the encoder's
+    /// escapes, floats as their repr, nesting within MAX_DEPTH), without building it: true with
+    /// `self.i` past it and `qb` counted as parsing it would. Otherwise false with nothing
+    /// consumed: the caller parses it the usual way, which also reports any error, so this only
+    /// has to be sure of what it accepts.
+    fn skip_canonical(&mut self) -> bool {
+        let (start, qb0, nc0) = (self.i, self.qb, self.noncanon);
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        let ok = self.no_controls && self.skip_walk(&mut keys) && self.noncanon == nc0;
+        self.keys = keys;
+        if !ok {
+            (self.i, self.qb, self.noncanon) = (start, qb0, nc0);
+        }
+        ok
+    }
+
+    fn skip_walk(&mut self, keys: &mut Vec<(u32, u32)>) -> bool {
+        let b = self.b;
+        let mut i = self.i;
+        if matches!(b.get(i + 1), Some(b'}' | b']')) {
+            return false; // an empty one is built: nothing to save
+        }
+        let max = MAX_DEPTH - self.depth; // levels below this member (enter()'s limit)
+        let mut d = 0usize;
+        let mut objects: u64 = 0; // bit k: level k + 1 is an object
+        let mut bases = [0u32; MAX_DEPTH + 1]; // where each open object's keys start in `keys`
+        'value: loop {
+            match b.get(i) {
+                Some(&c @ (b'{' | b'[')) => {
+                    d += 1;
+                    if d > max {
+                        return false;
+                    }
+                    i += 1;
+                    let empty = b.get(i) == Some(if c == b'{' { &b'}' } else { &b']' });
+                    if empty {
+                        i += 1;
+                        d -= 1;
+                    } else if c == b'{' {
+                        objects |= 1 << (d - 1);
+                        bases[d] = keys.len() as u32;
+                        match self.skip_key(i, keys) {
+                            Some(j) => i = j,
+                            None => return false,
+                        }
+                        continue 'value;
+                    } else {
+                        objects &= !(1 << (d - 1));
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => match self.skip_string(i + 1) {
+                    Some(j) => i = j,
+                    None => return false,
+                },
+                Some(b'-' | b'0'..=b'9') => {
+                    self.i = i;
+                    if self.number().is_err() {
+                        return false;
+                    }
+                    i = self.i;
+                }
+                Some(b't') if b[i..].starts_with(b"true") => i += 4,
+                Some(b'f') if b[i..].starts_with(b"false") => i += 5,
+                Some(b'n') if b[i..].starts_with(b"null") => i += 4,
+                _ => return false,
+            }
+            // after a value: close containers until a `,` continues one
+            loop {
+                if d == 0 {
+                    self.i = i;
+                    return true;
+                }
+                let in_object = objects >> (d - 1) & 1 == 1;
+                match b.get(i) {
+                    Some(b',') => {
+                        i += 1;
+                        if in_object {
+                            match self.skip_key(i, keys) {
+                                Some(j) => i = j,
+                                None => return false,
+                            }
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if in_object => {
+                        let base = bases[d] as usize;
+                        if repeated_key(b, &keys[base..]) {
+                            return false;
+                        }
+                        keys.truncate(base);
+                    }
+                    Some(b']') if !in_object => {}
+                    _ => return false,
+                }
+                i += 1;
+                d -= 1;
+            }
+        }
+    }
+
+    /// A key without escapes and its `:` at `i`: the index after them, the key noted in `keys`.
+    #[inline]
+    fn skip_key(&mut self, i: usize, keys: &mut Vec<(u32, u32)>) -> Option<usize> {
+        let b = self.b;
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let j = find_quote_or_backslash(b, i + 1);
+        if b.get(j) != Some(&b'"') || b.get(j + 1) != Some(&b':') {
+            return None;
+        }
+        self.qb += 2;
+        keys.push(((i + 1) as u32, (j - i - 1) as u32));
+        Some(j + 2)
+    }
+
+    /// A string literal's contents from `i` holding only the encoder's escapes: the index after
+    /// its closing quote.
+    #[inline]
+    fn skip_string(&mut self, mut i: usize) -> Option<usize> {
+        let b = self.b;
+        self.qb += 2;
+        loop {
+            let j = find_quote_or_backslash(b, i);
+            match b.get(j) {
+                Some(b'"') => return Some(j + 1),
+                Some(_) if canonical_escape(b, j) => {
+                    // counted as escape() counts them
+                    let e = b[j + 1];
+                    self.qb += if e == b'"' || e == b'\\' { 2 } else { 1 };
+                    i = j + if e == b'u' { 6 } else { 2 };
+                }
+                _ => return None,
             }
         }
     }
@@ -1064,6 +1237,9 @@ impl<'a, const R: u8> Parser<'a, R> {
                         if (0xDC00..0xE000).contains(&lo) {
                             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                             i += 6;
+                            if R == 2 {
+                                self.qb += 1; // the low half's backslash
+                            }
                         }
                     }
                 }
@@ -1149,6 +1325,17 @@ impl<'a, const R: u8> Parser<'a, R> {
             }
         }
     }
+}
+
+/// Whether an object's keys (positions in `b`, spelled without escapes) repeat one.
+fn repeated_key(b: &[u8], keys: &[(u32, u32)]) -> bool {
+    let text = |&(s, n): &(u32, u32)| &b[s as usize..(s + n) as usize];
+    if keys.len() <= 16 {
+        return keys.iter().enumerate().any(|(k, x)| keys[..k].iter().any(|y| x.1 == y.1 && text(x) == text(y)));
+    }
+    let mut sorted: Vec<&[u8]> = keys.iter().map(text).collect();
+    sorted.sort_unstable();
+    sorted.windows(2).any(|w| w[0] == w[1])
 }
 
 /// Whether the escape at `b[i]` (a backslash) is spelled exactly as the encoder
@@ -1449,6 +1636,8 @@ fn write_value_g<const DOUBLE: bool>(out: &mut Vec<u8>, v: &Value) {
             out.push(b']');
         }
         Value::Object(m) => write_map_g::<DOUBLE>(out, m),
+        // printable ASCII: inside a string literal only `"` and `\\` need escaping
+        Value::Raw(t) if DOUBLE => write_ascii_json_in_str(out, t),
         other => write_value(out, other), // literals and numbers need no escaping
     }
 }
@@ -1690,9 +1879,15 @@ pub fn write_value_as_str(out: &mut Vec<u8>, v: &Value) {
 /// write_str for text known to be printable ASCII (our own ensure_ascii output): SIMD search for
 /// the two characters that need escaping.
 pub fn write_ascii_json_as_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    write_ascii_json_in_str(out, s);
+    out.push(b'"');
+}
+
+/// The same without the enclosing quotes.
+fn write_ascii_json_in_str(out: &mut Vec<u8>, s: &[u8]) {
     debug_assert!(s.iter().all(|&c| (0x20..0x7f).contains(&c)));
     out.reserve(s.len() + s.len() / 4 + 2);
-    out.push(b'"');
     let mut run = 0;
     for i in memchr::memchr2_iter(b'"', b'\\', s) {
         out.extend_from_slice(&s[run..i]);
@@ -1701,7 +1896,6 @@ pub fn write_ascii_json_as_str(out: &mut Vec<u8>, s: &[u8]) {
         run = i + 1;
     }
     out.extend_from_slice(&s[run..]);
-    out.push(b'"');
 }
 
 /// Python's `repr(float)` (as json.dumps writes floats; NaN/inf as Python spells them).
@@ -1804,6 +1998,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
             out.push(b']');
         }
         Value::Object(m) => write_map(out, m),
+        Value::Raw(t) => out.extend_from_slice(t),
     }
 }
 
@@ -2129,6 +2324,7 @@ pub fn write_value_text(out: &mut Vec<u8>, v: &Value) {
             }
             out.push(b'}');
         }
+        Value::Raw(t) => write_value_text(out, &built(t)),
         other => write_value(out, other),
     }
 }
@@ -2177,6 +2373,8 @@ fn int_eq_float(i: i128, f: f64) -> bool {
 /// jsonrules.json_equal: booleans are not numbers; int and float compare by exact value.
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
+        (Value::Raw(x), _) => json_equal(&built(x), b),
+        (_, Value::Raw(y)) => json_equal(a, &built(y)),
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
@@ -2462,6 +2660,106 @@ mod verbatim_tests {
             assert!(spans.valid, "{doc}");
             assert_eq!(spans.members[0].canonical, want, "{value}");
             assert!(spans.members[1].canonical, "{value}: the next member is judged on its own");
+        }
+    }
+
+    fn spans_key(s: &PropSpans) -> Vec<(u32, u32, u32, u32, u32, bool)> {
+        s.members.iter().map(|m| (m.start, m.key_end, m.end, m.qb_start, m.qb_end, m.canonical)).collect()
+    }
+
+    /// One `properties` value parsed built and left raw (every key unread): the same verdict,
+    /// spans and written text whichever way, and raw exactly when `want_raw` says.
+    fn check_raw(value: &str, want_raw: Option<bool>) {
+        let doc = format!(r#"{{"properties":{{"m":{value},"z":1}},"x":{value}}}"#);
+        let text = doc.as_bytes();
+        let mut lit = Vec::new();
+        write_str(&mut lit, text);
+        let raw_lit = &lit[1..lit.len() - 1];
+        let mut built_spans = PropSpans::default();
+        let built = parse_recording(text, &mut built_spans);
+        let mut raw_spans = PropSpans { read_keys: Some(|_| false), ..Default::default() };
+        let raw = parse_recording(text, &mut raw_spans);
+        let (built, raw) = match (built, raw) {
+            (Ok(b), Ok(r)) => (b, r),
+            (Err(b), Err(r)) => return assert_eq!(b.too_deep, r.too_deep, "{value}"),
+            (b, r) => panic!("{value}: built {:?}, raw {:?}", b.err(), r.err()),
+        };
+        assert_eq!(spans_key(&built_spans), spans_key(&raw_spans), "{value}");
+        assert_eq!((built_spans.valid, built_spans.qb_total), (raw_spans.valid, raw_spans.qb_total), "{value}");
+        let (Value::Object(b), Value::Object(r)) = (&built, &raw) else { panic!() };
+        let (Some(Value::Object(bp)), Some(Value::Object(rp))) = (b.get(b"properties".as_slice()), r.get(b"properties".as_slice())) else { panic!() };
+        let (bm, rm) = (bp.get(b"m".as_slice()).unwrap(), rp.get(b"m".as_slice()).unwrap());
+        if let Some(want) = want_raw {
+            assert_eq!(matches!(rm, Value::Raw(_)), want, "{value}");
+        }
+        assert!(!matches!(r.get(b"x".as_slice()), Some(Value::Raw(_))), "only properties members are left raw");
+        assert!(json_equal(bm, rm) && json_equal(rm, bm) && json_equal(&built, &raw), "{value}");
+        assert_eq!(bm.truthy(), rm.truthy(), "{value}");
+        assert_eq!(json_text(bm), json_text(rm), "{value}");
+        for doc in [&built, &raw] {
+            let mut plain = Vec::new();
+            write_value(&mut plain, doc);
+            assert_eq!(plain, to_bytes(&built), "{value}");
+            let mut quoted = Vec::new();
+            write_value_as_str(&mut quoted, doc);
+            let mut want = Vec::new();
+            write_str(&mut want, &plain);
+            assert_eq!(quoted, want, "{value}");
+        }
+        let printable = text.iter().all(|c| (0x20..0x7f).contains(c));
+        let mut want = Vec::new();
+        write_data_as_str(&mut want, &built, text, raw_lit, &built_spans, printable);
+        let mut got = Vec::new();
+        write_data_as_str(&mut got, &raw, text, raw_lit, &raw_spans, printable);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "{value}");
+    }
+
+    #[test]
+    fn raw_values_equal_built_ones() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let cases: Vec<(String, Option<bool>)> = [
+            (r#"{"a":1,"b":[true,false,null],"c":{"d":"e\"f\\g\n\u00e9\ud83d\ude00\ud800"}}"#, Some(true)),
+            (r#"[1,-2,0.5,1e+16,"x",[],{},[[]],{"k":{}}]"#, Some(true)),
+            (r#"[18446744073709551615,-9223372036854775808,123456789012345678901234]"#, None),
+            (r#"{}"#, Some(false)),
+            (r#"[]"#, Some(false)),
+            (r#"[1, 2]"#, Some(false)),
+            (r#"[1,2]"#, Some(true)),
+            (r#"{"a" :1}"#, Some(false)),
+            (r#"{"a":1,"a":2}"#, Some(false)),
+            (r#"{"k":{"a":1,"b":2,"a":3}}"#, Some(false)),
+            (r#"[{"a":1},{"a":1}]"#, Some(true)),
+            (r#"{"\u0061":1}"#, Some(false)),
+            (r#"["\/"]"#, Some(false)),
+            (r#"["\u00E9"]"#, Some(false)),
+            (r#"["\u0041"]"#, Some(false)),
+            (r#"[1.50]"#, Some(false)),
+            (r#"[-0]"#, Some(false)),
+            (r#"[1e16]"#, Some(false)),
+            (r#"[0.1,2.5e-07,-0.0]"#, Some(true)),
+            (r#"[1,]"#, None),
+            (r#"[1 2]"#, None),
+            (r#"{"a":1,}"#, None),
+            (r#"{"a"}"#, None),
+            (r#"{"a":}"#, None),
+            (r#"[01]"#, None),
+            (r#"[1e999]"#, None),
+            (r#"["\x"]"#, None),
+            (r#"["\u12"]"#, None),
+            (r#"[tru]"#, None),
+            (r#"[nul,1]"#, None),
+            (r#"{"a":1]"#, None),
+            (r#"[1}"#, None),
+            (r#"[1"#, None),
+            (r#"["abc"#, None),
+        ]
+        .iter()
+        .map(|(v, w)| (v.to_string(), *w))
+        .chain([(deep(40), Some(true)), (deep(61), Some(true)), (deep(62), Some(true)), (deep(63), None), (deep(70), None)])
+        .chain((1..40).map(|n| (format!("{{{}}}", (0..n).map(|i| format!(r#""k{}":{i}"#, i % 37)).collect::<Vec<_>>().join(",")), Some(n < 38))))
+        .collect();
+        for (value, want) in &cases {
+            check_raw(value, *want);
         }
     }
 }

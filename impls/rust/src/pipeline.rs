@@ -64,6 +64,20 @@ fn may_change(k: &[u8]) -> bool {
     )
 }
 
+/// Every property key that some stage reads, changes, removes or copies elsewhere (the reference's
+/// `props.get`s, docs/pipeline.md). decode keeps the object and array values of all other keys as
+/// unbuilt JSON text (json::Value::Raw, `PropSpans::read_keys`): nothing looks inside them, the
+/// output copies them. A stage that starts reading another key must add it here.
+pub fn is_read(k: &[u8]) -> bool {
+    may_change(k)
+        || is_event_to_person(k)
+        || matches!(
+            k,
+            b"$groups" | b"$group_type" | b"$group_key" | b"$group_set" | b"$viewport_width" | b"$viewport_height"
+                | b"$process_person_profile" | b"$anon_distinct_id" | b"alias" | b"$ignore_sent_at"
+        )
+}
+
 struct HeatRow {
     session_id: Str,
     viewport_width: i64,
@@ -329,6 +343,9 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     let data = match outer.get(b"data".as_slice()) {
         Some(Value::Str(s)) => match {
             ev.prop_spans.known_no_controls = ev.outer_spans.data_plain;
+            // Raw values must be printable ASCII: so is the data text when the record is and its
+            // literal's only escapes are `\"`, `\\` and `\/`
+            ev.prop_spans.read_keys = (ev.printable && ev.outer_spans.data_plain).then_some(is_read as fn(&[u8]) -> bool);
             json::parse_recording(s, &mut ev.prop_spans)
         } {
             Ok(Value::Object(m)) => m,
