@@ -11,7 +11,7 @@ use crate::context::{Context, Team};
 use crate::defs;
 use crate::elements::elements_chain;
 use crate::groups::{add_group_properties, GroupKey, GroupStore};
-use crate::json::{self, char_len, char_prefix, Map, ObjWriter, Str, Value};
+use crate::json::{self, char_len, char_prefix, JStr, Map, ObjWriter, Str, Value};
 use crate::persons::{PersonEvent, PersonResult, PersonStore, Touches};
 use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
 use crate::timestamps::{event_timestamp, format_ms, format_ms_fixed, format_seconds, max_ms, min_ms, parse_timestamp};
@@ -34,21 +34,47 @@ const S_WARNINGS: usize = 7;
 const S_OVERFLOW: usize = 8;
 const S_DLQ: usize = 9;
 
-/// normalize.EVENT_TO_PERSON_PROPERTIES (the ~20 event-to-person keys and the campaign keys);
-/// a match compiles to a length switch, cheaper than scanning a list for every property.
+/// The list and its lookup from one table: the keys as an array, and a `match` on them (which
+/// compiles to a length switch, cheaper than scanning the list for every property).
+macro_rules! key_table {
+    ($list:ident, $lookup:ident, $($k:literal => $i:literal),* $(,)?) => {
+        const $list: &[&[u8]] = &[$($k),*];
+        fn $lookup(k: &[u8]) -> Option<usize> {
+            match k {
+                $($k => Some($i),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+// normalize.EVENT_TO_PERSON_PROPERTIES: the ~20 event-to-person keys, then the campaign keys
+key_table!(
+    EVENT_TO_PERSON,
+    event_to_person,
+    b"$app_build" => 0, b"$app_name" => 1, b"$app_namespace" => 2, b"$app_version" => 3,
+    b"$browser" => 4, b"$browser_version" => 5, b"$device_type" => 6, b"$current_url" => 7,
+    b"$pathname" => 8, b"$os" => 9, b"$os_name" => 10, b"$os_version" => 11,
+    b"$referring_domain" => 12, b"$referrer" => 13, b"$screen_height" => 14,
+    b"$screen_width" => 15, b"$viewport_height" => 16, b"$viewport_width" => 17,
+    b"$raw_user_agent" => 18, b"utm_source" => 19, b"utm_medium" => 20, b"utm_campaign" => 21,
+    b"utm_content" => 22, b"utm_term" => 23, b"gclid" => 24, b"gad_source" => 25, b"gclsrc" => 26,
+    b"dclid" => 27, b"gbraid" => 28, b"wbraid" => 29, b"fbclid" => 30, b"msclkid" => 31,
+    b"twclid" => 32, b"li_fat_id" => 33, b"mc_cid" => 34, b"igshid" => 35, b"ttclid" => 36,
+    b"rdt_cid" => 37, b"epik" => 38, b"qclid" => 39, b"sccid" => 40, b"irclid" => 41, b"_kx" => 42,
+);
+
 fn is_event_to_person(k: &[u8]) -> bool {
-    matches!(
-        k,
-        b"$app_build" | b"$app_name" | b"$app_namespace" | b"$app_version" | b"$browser" | b"$browser_version"
-            | b"$device_type" | b"$current_url" | b"$pathname" | b"$os" | b"$os_name" | b"$os_version"
-            | b"$referring_domain" | b"$referrer" | b"$screen_height" | b"$screen_width" | b"$viewport_height"
-            | b"$viewport_width" | b"$raw_user_agent"
-            // campaign keys
-            | b"utm_source" | b"utm_medium" | b"utm_campaign" | b"utm_content" | b"utm_term" | b"gclid"
-            | b"gad_source" | b"gclsrc" | b"dclid" | b"gbraid" | b"wbraid" | b"fbclid" | b"msclkid" | b"twclid"
-            | b"li_fat_id" | b"mc_cid" | b"igshid" | b"ttclid" | b"rdt_cid" | b"epik" | b"qclid" | b"sccid"
-            | b"irclid" | b"_kx"
-    )
+    event_to_person(k).is_some()
+}
+
+thread_local! {
+    /// Each event-to-person key's `$initial_` name (`$` dropped), built once: normalize wrote
+    /// them byte by byte for every key of every event (~14 a general event).
+    static INITIAL_NAMES: Vec<JStr> = EVENT_TO_PERSON
+        .iter()
+        .map(|k| [b"$initial_".as_slice(), k.strip_prefix(b"$").unwrap_or(k)].concat().into())
+        .collect();
 }
 
 /// Every property key whose value any stage changes in place (sanitize, normalize, groups); all
@@ -552,8 +578,8 @@ fn put_object(props: &mut Map, key: &[u8], at: Option<usize>, m: Map) {
 fn add_initial_properties(props: &mut Map) {
     // positions, not copies: the values are cloned once each into the maps below (the $set /
     // $set_once taken out of props keep their positions, so these stay valid until the loop ends)
-    let mut found: Vec<u32> = Vec::with_capacity(props.len());
-    found.extend(props.iter().enumerate().filter(|(_, (k, _))| is_event_to_person(k)).map(|(i, _)| i as u32));
+    let mut found: Vec<(u32, u8)> = Vec::with_capacity(props.len());
+    found.extend(props.iter().enumerate().filter_map(|(i, (k, _))| event_to_person(k).map(|e| (i as u32, e as u8))));
     if found.is_empty() {
         return;
     }
@@ -567,31 +593,30 @@ fn add_initial_properties(props: &mut Map) {
     // room for all of them at once (growing from empty reallocated each map three or four times)
     to_set.reserve(found.len());
     to_set_once.reserve(found.len() + 1);
-    let mut initial = Vec::with_capacity(48);
-    for &at in &found {
-        let (key, value) = props.get_index(at as usize).expect("a position found above");
-        if *key == b"$os_name" {
-            continue; // only a fallback alias of $os, below
-        }
-        let key = key.clone();
-        initial.clear();
-        initial.extend_from_slice(b"$initial_");
-        initial.extend_from_slice(key.strip_prefix(b"$").unwrap_or(&key));
-        if fresh {
-            to_set_once.push_absent(initial.as_slice().into(), value.clone());
-            to_set.push_absent(key, value.clone());
-            continue;
-        }
-        let set_once = absent(&to_set_once, &initial);
-        if absent(&to_set, &key) {
-            if set_once {
-                to_set_once.insert(initial.as_slice().into(), value.clone());
+    INITIAL_NAMES.with(|names| {
+        for &(at, e) in &found {
+            let (key, value) = props.get_index(at as usize).expect("a position found above");
+            if *key == b"$os_name" {
+                continue; // only a fallback alias of $os, below
             }
-            to_set.insert(key, value.clone());
-        } else if set_once {
-            to_set_once.insert(initial.as_slice().into(), value.clone());
+            let key = key.clone();
+            let initial = &names[e as usize];
+            if fresh {
+                to_set_once.push_absent(initial.clone(), value.clone());
+                to_set.push_absent(key, value.clone());
+                continue;
+            }
+            let set_once = absent(&to_set_once, initial);
+            if absent(&to_set, &key) {
+                if set_once {
+                    to_set_once.insert(initial.clone(), value.clone());
+                }
+                to_set.insert(key, value.clone());
+            } else if set_once {
+                to_set_once.insert(initial.clone(), value.clone());
+            }
         }
-    }
+    });
     if let Some(Value::Str(os_name)) = props.get(b"$os_name".as_slice()) {
         if !os_name.is_empty() {
             let os = Value::Str(os_name.clone());
@@ -1166,5 +1191,25 @@ mod uuid_tests {
             assert!(!is_uuid(&s));
         }
         assert!(!is_uuid(&good[..35]));
+    }
+}
+
+#[cfg(test)]
+mod key_table_tests {
+    use super::*;
+
+    /// Each key's index in the list is the one its lookup gives (the macro's two halves agree),
+    /// and the `$initial_` names are the reference's.
+    #[test]
+    fn event_to_person_lookup_matches_the_list() {
+        for (i, k) in EVENT_TO_PERSON.iter().enumerate() {
+            assert_eq!(event_to_person(k), Some(i), "{}", String::from_utf8_lossy(k));
+        }
+        assert_eq!(event_to_person(b"$os_names"), None);
+        INITIAL_NAMES.with(|names| {
+            assert_eq!(names.len(), EVENT_TO_PERSON.len());
+            assert_eq!(names[event_to_person(b"$os").unwrap()].as_slice(), b"$initial_os");
+            assert_eq!(names[event_to_person(b"utm_source").unwrap()].as_slice(), b"$initial_utm_source");
+        });
     }
 }
