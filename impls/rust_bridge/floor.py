@@ -1,5 +1,6 @@
 """The floor variant of the Rust binary: decode both JSON layers and re-encode, no semantics
-(canonically spelled `properties` members copied, as the full pipeline's rows copy them)."""
+(with the full pipeline's own shortcuts: `properties` values no stage reads left as their JSON
+text, canonically spelled members copied, as the full pipeline's rows copy them)."""
 
 from __future__ import annotations
 

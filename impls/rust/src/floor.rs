@@ -29,8 +29,8 @@ impl Floor {
 const STAGE_DECODE: usize = 0;
 const STAGE_EMIT: usize = 11;
 
-/// A decoded record: the outer object, its `data` document, where `data` was spelled in the
-/// record and the spans of its `properties` members (for the writer), whether it is printable ASCII.
+/// A decoded record: the outer object, its `data` document, and whether the record is printable
+/// ASCII (the spans the writer needs are kept beside it, in buffers reused from block to block).
 struct Decoded {
     outer: json::Map,
     data: Value,
