@@ -419,6 +419,9 @@ pub struct PropSpans {
     /// parse −4% instructions, the child −3.8% and the floor −7.6% in time). None builds every
     /// value.
     pub read_keys: Option<fn(&[u8]) -> bool>,
+    /// set by the caller before parse_recording: build the `properties` object's lookup index
+    /// while parsing it (Map::from_scratch_indexed), for a caller that looks its members up
+    pub index_properties: bool,
     want_members: bool,
 }
 
@@ -795,7 +798,11 @@ impl<'a, const R: u8> Parser<'a, R> {
             return Err(e);
         }
         // Python dict semantics: a repeated key keeps its first position and its last value.
-        let (map, repeated) = Map::from_scratch(&mut self.scratch, base);
+        let (map, repeated) = if record && self.spans.index_properties {
+            Map::from_scratch_indexed(&mut self.scratch, base)
+        } else {
+            Map::from_scratch(&mut self.scratch, base)
+        };
         if R == 2 && repeated {
             self.noncanon += 1;
         }
@@ -1600,7 +1607,10 @@ fn write_str_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// write_str_g for a parsed string: an inline one of at most 16 bytes that needs no escape (most
-/// keys and many values) is stored from its zero-padded head in one 16-byte store.
+/// keys and many values) is stored from its zero-padded head in one 16-byte store; one of 17 to
+/// 32 bytes from its first and last sixteen (overlapping) in two. Why the second case: the
+/// `$initial_` keys of `$set_once` and many URLs, browser and referrer values are that long, and
+/// took write_str_g's general loop (callgrind: ~30% of the event row's re-encoded members).
 #[inline(always)]
 fn write_jstr_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &JStr) {
     let n = s.len();
@@ -1613,6 +1623,21 @@ fn write_jstr_g<const DOUBLE: bool>(out: &mut Vec<u8>, s: &JStr) {
             // SAFETY: 16 bytes reserved past `at`; only the first n (the string) are kept.
             unsafe {
                 (out.as_mut_ptr().add(at) as *mut u128).write_unaligned(w.to_le());
+                out.set_len(at + n);
+            }
+            push_quote::<DOUBLE>(out);
+            return;
+        }
+    } else if (17..=32).contains(&n) {
+        let (h, t) = (u128::from_le_bytes(s[..16].try_into().unwrap()), u128::from_le_bytes(s[n - 16..].try_into().unwrap()));
+        if crate::scan::write_mask16(h) | crate::scan::write_mask16(t) == 0 {
+            push_quote::<DOUBLE>(out);
+            out.reserve(32 + 2);
+            let at = out.len();
+            // SAFETY: 32 bytes reserved past `at`; the two stores cover exactly [at, at + n).
+            unsafe {
+                (out.as_mut_ptr().add(at) as *mut u128).write_unaligned(h.to_le());
+                (out.as_mut_ptr().add(at + n - 16) as *mut u128).write_unaligned(t.to_le());
                 out.set_len(at + n);
             }
             push_quote::<DOUBLE>(out);
@@ -2428,6 +2453,42 @@ mod double_tests {
         let mut one_pass = Vec::new();
         write_value_as_str(&mut one_pass, &v);
         assert_eq!(String::from_utf8(one_pass).unwrap(), String::from_utf8(twice).unwrap());
+    }
+
+    #[test]
+    fn parsed_strings_written_as_the_general_loop_writes_them() {
+        // every length around the 16- and 32-byte stores, inline and on the heap, plain and with
+        // a byte that needs escaping (or is not ASCII) at each position
+        let specials: [&[u8]; 5] = [br#"\""#, br#"\\"#, br#"\n"#, br#"\u00e9"#, br#"\u007f"#];
+        for n in 0..=40usize {
+            let plain: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut docs = vec![plain.clone()];
+            for at in 0..n {
+                for sp in specials {
+                    let mut d = plain[..at].to_vec();
+                    d.extend_from_slice(sp);
+                    d.extend_from_slice(&plain[at + 1..]);
+                    docs.push(d);
+                }
+            }
+            for body in docs {
+                let mut doc = b"\"".to_vec();
+                doc.extend_from_slice(&body);
+                doc.push(b'"');
+                let Value::Str(s) = parse(&doc).unwrap() else { panic!() };
+                for double in [false, true] {
+                    let (mut fast, mut general) = (Vec::new(), Vec::new());
+                    if double {
+                        write_jstr_g::<true>(&mut fast, &s);
+                        write_str_g::<true>(&mut general, &s);
+                    } else {
+                        write_jstr_g::<false>(&mut fast, &s);
+                        write_str_g::<false>(&mut general, &s);
+                    }
+                    assert_eq!(fast, general, "{} {double}", String::from_utf8_lossy(&doc));
+                }
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use ahash::AHashMap;
 use indexmap::IndexSet;
 use sha1::{Digest, Sha1};
 
-use crate::json::{self, Map, Str, Value};
+use crate::json::{self, JStr, Map, Str, Value};
 use crate::timestamps::parse_timestamp;
 
 const PERSON_NAMESPACE: [u8; 16] = [
@@ -408,33 +408,37 @@ fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool, Option<Vec<u
         Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
         _ => Vec::new(),
     };
-    let mut changes = json::new_map();
+    // the changes in the reference's order, each with where its key is in `current` (None: to
+    // be appended), so that applying them needs no second lookup and no map of their own
+    let mut changes: Vec<(Option<usize>, &JStr, &Value)> = Vec::with_capacity(to_set_once.len() + to_set.len());
     let mut only_filtered = true;
     // a map's keys are distinct: a `$set_once` key is never already among the changes
     for (k, v) in to_set_once {
         if !current.contains_key(k) {
-            changes.push_absent(k.clone(), v.clone());
+            changes.push((None, k, v));
             only_filtered = false;
         }
     }
     let from_once = changes.len();
     for (k, v) in to_set {
-        if let Some(cur) = current.get(k) {
+        let at = current.position(k);
+        if let Some((_, cur)) = at.and_then(|p| current.get_index(p)) {
             if json::json_equal(cur, v) {
                 continue;
             }
         }
-        // nor a `$set` key among the `$set` changes before it: only the `$set_once` ones can hold it
-        if from_once == 0 {
-            changes.push_absent(k.clone(), v.clone());
-        } else {
-            changes.insert(k.clone(), v.clone());
+        // nor a `$set` key among the `$set` changes before it; a key absent from `current` may be
+        // among the `$set_once` ones, and then takes this value there (dict update order)
+        match changes[..from_once].iter_mut().find(|c| at.is_none() && c.1 == k) {
+            Some(c) => c.2 = v,
+            None => changes.push((at, k, v)),
         }
         if !is_filtered(k) {
             only_filtered = false;
         }
     }
-    let removals: Vec<&[u8]> = unset.into_iter().filter(|k| current.contains_key(*k) || changes.contains_key(*k)).collect();
+    let removals: Vec<&[u8]> =
+        unset.into_iter().filter(|k| current.contains_key(*k) || changes.iter().any(|c| c.1.as_slice() == *k)).collect();
     if changes.is_empty() && removals.is_empty() {
         return (None, true, None);
     }
@@ -442,17 +446,17 @@ fn apply_updates(current: &Map, props: &Map) -> (Option<Map>, bool, Option<Vec<u
         only_filtered = false;
     }
     let mut updated = current.clone();
-    // insert(), noting where each change lands: in place when the key is there, else appended
+    // insert(): in place when the key is there, else appended; noting where each change lands
     let mut changed = Vec::with_capacity(changes.len());
-    for (k, v) in changes {
-        match updated.position(&k) {
+    for (at, k, v) in changes {
+        match at {
             Some(p) => {
-                *updated.get_index_mut(p).expect("a position just found") = v;
+                *updated.get_index_mut(p).expect("a position in current") = v.clone();
                 changed.push(p as u32);
             }
             None => {
                 changed.push(updated.len() as u32);
-                updated.push_absent(k, v);
+                updated.push_absent(k.clone(), v.clone());
             }
         }
     }
@@ -472,6 +476,82 @@ mod tests {
     fn uuid_v5_like_python() {
         // python: uuid.uuid5(UUID("932979b4-65c3-4424-8467-0b66ec27bc22"), "2:user_1")
         assert_eq!(String::from_utf8(person_uuid(2, b"user_1")).unwrap(), "77836d1e-f851-51c0-bccb-fe4e3ccee968");
+    }
+
+    /// apply_updates as first written: the changes gathered in a map with insert(), then applied
+    /// with insert() (the oracle for the version that notes positions).
+    fn apply_updates_by_inserts(current: &Map, props: &Map) -> (Option<Map>, bool, Option<Vec<u32>>) {
+        let obj = |k: &str| match props.get(k.as_bytes()) {
+            Some(Value::Object(m)) => (**m).clone(),
+            _ => json::new_map(),
+        };
+        let (to_set, to_set_once) = (obj("$set"), obj("$set_once"));
+        let unset: Vec<Vec<u8>> = match props.get(b"$unset".as_slice()) {
+            Some(Value::Object(m)) => m.keys().map(|k| k.to_vec()).collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(|s| s.to_vec())).collect(),
+            _ => Vec::new(),
+        };
+        let mut changes = json::new_map();
+        let mut only_filtered = true;
+        for (k, v) in to_set_once.iter() {
+            if !current.contains_key(k) {
+                changes.insert(k.clone(), v.clone());
+                only_filtered = false;
+            }
+        }
+        for (k, v) in to_set.iter() {
+            if current.get(k).is_some_and(|c| json::json_equal(c, v)) {
+                continue;
+            }
+            changes.insert(k.clone(), v.clone());
+            only_filtered &= is_filtered(k);
+        }
+        let removals: Vec<Vec<u8>> = unset.into_iter().filter(|k| current.contains_key(k) || changes.contains_key(k)).collect();
+        if changes.is_empty() && removals.is_empty() {
+            return (None, true, None);
+        }
+        only_filtered &= removals.is_empty();
+        let mut updated = current.clone();
+        let mut changed = Vec::new();
+        for (k, v) in changes {
+            changed.push(updated.position(&k).unwrap_or(updated.len()) as u32);
+            updated.insert(k, v);
+        }
+        changed.sort_unstable();
+        let changed = removals.is_empty().then_some(changed);
+        for k in removals {
+            updated.shift_remove(&k);
+        }
+        (Some(updated), only_filtered, changed)
+    }
+
+    #[test]
+    fn updates_applied_as_dict_updates() {
+        let parse = |s: &str| match json::parse(s.as_bytes()).unwrap() {
+            Value::Object(m) => *m,
+            _ => panic!(),
+        };
+        let currents = [r#"{}"#, r#"{"a":1,"$browser":"x","b":{"n":[1]}}"#];
+        let updates = [
+            r#"{}"#,
+            r#"{"$set":{"a":1}}"#,
+            r#"{"$set":{"a":2,"$browser":"y"}}"#,
+            r#"{"$set":{"$browser":"y","$os":"z"}}"#,
+            r#"{"$set_once":{"a":5,"c":3},"$set":{"c":4,"d":5}}"#,
+            r#"{"$set_once":{"c":3,"e":6},"$set":{"e":7,"c":4,"b":{"n":[1]}}}"#,
+            r#"{"$set":{"c":1},"$unset":["c","a","zz"]}"#,
+            r#"{"$set_once":{"c":1},"$unset":{"c":null}}"#,
+            r#"{"$unset":["b"],"$set":"not an object"}"#,
+        ];
+        for cur in currents {
+            let current = parse(cur);
+            for up in updates {
+                let props = parse(up);
+                let (got, want) = (apply_updates(&current, &props), apply_updates_by_inserts(&current, &props));
+                let text = |m: &Option<Map>| m.as_ref().map(|m| String::from_utf8(json::to_bytes(&Value::Object(Box::new(m.clone())))).unwrap());
+                assert_eq!((text(&got.0), got.1, got.2), (text(&want.0), want.1, want.2), "{cur} {up}");
+            }
+        }
     }
 
     #[test]

@@ -372,6 +372,7 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
             // Raw values must be printable ASCII: so is the data text when the record is and its
             // literal's only escapes are `\"`, `\\` and `\/`
             ev.prop_spans.read_keys = (ev.printable && ev.outer_spans.data_plain).then_some(is_read as fn(&[u8]) -> bool);
+            ev.prop_spans.index_properties = true;
             json::parse_recording(s, &mut ev.prop_spans)
         } {
             Ok(Value::Object(m)) => m,
