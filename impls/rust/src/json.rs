@@ -236,7 +236,7 @@ impl From<JStr> for Vec<u8> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -278,7 +278,38 @@ pub fn new_map() -> Map {
     Map::default()
 }
 
+/// A value that owns no memory is copied as its bytes, inline at the call; only the others take
+/// the member-by-member clone. Why: the stages clone ~15 values a general event (the
+/// event-to-person copies, `$ip`, `$sent_at`), most of them numbers and short strings, and each
+/// was a call through the derived clone's match (callgrind: ~48 instructions a clone).
+impl Clone for Value {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        if self.owns_nothing() {
+            // SAFETY: a value that owns no memory (a literal, a number, an inline string) is
+            // plain bytes: the copy shares nothing with self.
+            return unsafe { std::ptr::read(self) };
+        }
+        self.clone_owning()
+    }
+}
+
 impl Value {
+    #[inline(never)]
+    fn clone_owning(&self) -> Value {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(i) => Value::Int(*i),
+            Value::UInt(u) => Value::UInt(*u),
+            Value::Float(f) => Value::Float(*f),
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::Array(a) => Value::Array(a.clone()),
+            Value::Object(m) => Value::Object(m.clone()),
+            Value::Raw(t) => Value::Raw(t.clone()),
+        }
+    }
+
     /// A value that owns no memory (a literal, a number or an inline string): dropping it is a
     /// no-op.
     #[inline(always)]
