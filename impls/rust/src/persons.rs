@@ -66,7 +66,8 @@ pub fn is_illegal_id(id: &[u8]) -> bool {
 }
 
 pub struct Person {
-    pub id: Str,
+    /// shared with every event's PersonResult (a clone per event was an allocation)
+    pub id: Rc<[u8]>,
     pub team_id: i64,
     pub created_at_ms: i64,
     /// replaced, never mutated in place (events keep snapshots of it)
@@ -103,7 +104,7 @@ impl PersonStore {
                 return Err("person needs a string id and an integer team_id".into());
             };
             let person = Person {
-                id: id.to_vec(),
+                id: Rc::from(id.as_slice()),
                 team_id: *team_id,
                 created_at_ms: created,
                 properties: Rc::new(match map_get(r, "properties") {
@@ -178,7 +179,7 @@ pub struct PersonEvent<'a> {
 }
 
 pub struct PersonResult {
-    pub person_id: Str,
+    pub person_id: Rc<[u8]>,
     pub properties: Option<Rc<Map>>,
     pub created_at_ms: i64,
     pub mode: &'static str,
@@ -229,7 +230,7 @@ impl PersonStore {
         match (into_p, other_p) {
             (None, None) => {
                 let pid = self.add(Person {
-                    id: person_uuid(team_id, into),
+                    id: Rc::from(person_uuid(team_id, into)),
                     team_id,
                     created_at_ms: ev.timestamp_ms,
                     properties: Rc::new(json::new_map()),
@@ -309,7 +310,7 @@ impl PersonStore {
             }
         }
         PersonResult {
-            person_id: person_uuid(ev.team_id, ev.distinct_id),
+            person_id: Rc::from(person_uuid(ev.team_id, ev.distinct_id)),
             properties: None,
             created_at_ms: PERSONLESS_CREATED_AT_MS,
             mode: "propertyless",
@@ -339,7 +340,7 @@ impl PersonStore {
             Some(p) => p,
             None => {
                 let pid = self.add(Person {
-                    id: person_uuid(team_id, ev.distinct_id),
+                    id: Rc::from(person_uuid(team_id, ev.distinct_id)),
                     team_id,
                     created_at_ms: ev.timestamp_ms,
                     properties: Rc::new(json::new_map()),

@@ -132,10 +132,12 @@ struct Ev {
     /// the outer object and the inner `data`: the merged event is `{...data, ...outer}`
     outer: Map,
     data: Map,
-    uuid: Str,
-    name: Str,
-    distinct_id: Str,
-    token: Option<Str>,
+    /// lowercased (a valid uuid: 36 bytes); name, distinct id and token as parsed strings, held
+    /// inline when short (most are): decode allocated for each of them
+    uuid: [u8; 36],
+    name: JStr,
+    distinct_id: JStr,
+    token: Option<JStr>,
     properties: Map,
     /// where the members of `properties` are spelled in the `data` text (when they came from it)
     prop_spans: json::PropSpans,
@@ -182,9 +184,9 @@ impl Ev {
             force_disable_pp: false,
             outer: json::new_map(),
             data: json::new_map(),
-            uuid: Vec::new(),
-            name: Vec::new(),
-            distinct_id: Vec::new(),
+            uuid: [0; 36],
+            name: JStr::new(),
+            distinct_id: JStr::new(),
             token: None,
             properties: json::new_map(),
             prop_spans: json::PropSpans::default(),
@@ -267,6 +269,7 @@ pub struct Pipeline {
     persons: PersonStore,
     groups: GroupStore,
     buckets: AHashMap<Str, (f64, i64)>,
+    bucket_key: Str,
     /// bytes per output stream in the previous batch (the next one's buffer sizes)
     out_bytes: Vec<usize>,
     person_json: PersonJson,
@@ -339,7 +342,7 @@ impl Pipeline {
         let ctx = Context::from_json(bytes)?;
         let persons = PersonStore::from_snapshot(&ctx.persons)?;
         let groups = GroupStore::from_snapshot(&ctx.groups)?;
-        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), out_bytes: Vec::new(), person_json: PersonJson::default() })
+        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), bucket_key: Vec::new(), out_bytes: Vec::new(), person_json: PersonJson::default() })
     }
 }
 
@@ -387,7 +390,11 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     let uuid = match ev.event_get(b"uuid") {
         None | Some(Value::Null) => return ev.set_dlq("empty_uuid", "decode"),
         Some(Value::Str(s)) if s.is_empty() => return ev.set_dlq("empty_uuid", "decode"),
-        Some(Value::Str(s)) if is_uuid(s) => s.to_ascii_lowercase(),
+        Some(Value::Str(s)) if is_uuid(s) => {
+            let mut u: [u8; 36] = s[..].try_into().expect("36 bytes, by is_uuid");
+            u.make_ascii_lowercase();
+            u
+        }
         Some(_) => return ev.set_dlq("invalid_uuid", "decode"),
     };
     // take the properties out of whichever layer they come from (nothing reads them there again)
@@ -406,10 +413,8 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
             ev.outcome = Some("drop:missing_event");
             return;
         }
-        Some(v) => {
-            let text = json::json_text(v);
-            char_prefix(&text, MAX_EVENT_NAME).to_vec()
-        }
+        Some(Value::Str(s)) => JStr::from_slice(char_prefix(s, MAX_EVENT_NAME)),
+        Some(v) => JStr::from_slice(char_prefix(&json::json_text(v), MAX_EVENT_NAME)),
     };
     let did = match ev.event_get(b"distinct_id") {
         None | Some(Value::Null) => ev.event_get(b"$distinct_id"),
@@ -418,7 +423,8 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     let distinct_id = match did {
         None | Some(Value::Null) => None,
         Some(Value::Str(s)) if s.is_empty() => None,
-        Some(v) => Some(json::json_text(v)),
+        Some(Value::Str(s)) => Some(s.clone()),
+        Some(v) => Some(JStr::from(json::json_text(v))),
     };
     let Some(distinct_id) = distinct_id else {
         ev.outcome = Some("drop:missing_distinct_id");
@@ -428,7 +434,7 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
     for key in [b"token".as_slice(), b"$token", b"api_key"] {
         if let Some(Value::Str(s)) = ev.event_get(key) {
             if token.is_none() && !s.is_empty() {
-                token = Some(s.to_vec());
+                token = Some(s.clone());
             }
         }
     }
@@ -453,14 +459,14 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
 fn sanitize(ev: &mut Ev) {
     if ev.distinct_id.contains(&0) {
         let mut out = Vec::with_capacity(ev.distinct_id.len() + 4);
-        for &c in &ev.distinct_id {
+        for &c in ev.distinct_id.iter() {
             if c == 0 {
                 out.extend_from_slice("\u{FFFD}".as_bytes());
             } else {
                 out.push(c);
             }
         }
-        ev.distinct_id = out;
+        ev.distinct_id = JStr::from(out);
     }
     for key in [b"$set".as_slice(), b"$set_once"] {
         let Some(Value::Object(top)) = ev.event_get(key) else { continue };
@@ -877,7 +883,7 @@ impl Pipeline {
             0 => decode(ev, rec),
             1 if live => match &ev.token {
                 None => ev.outcome = Some("drop:missing_token"),
-                Some(t) => match ctx.team_by_token.get(t) {
+                Some(t) => match ctx.team_by_token.get(t.as_slice()) {
                     None => ev.outcome = Some("drop:unknown_token"),
                     Some(&team) => ev.team = team,
                 },
@@ -889,11 +895,13 @@ impl Pipeline {
                 let reason = if ev.force_overflow {
                     "forced"
                 } else if s.overflow_enabled {
-                    let mut key = Vec::with_capacity(96);
+                    // `token:distinct_id` in a buffer kept across events (a Vec per event was an allocation)
+                    let key = &mut self.bucket_key;
+                    key.clear();
                     key.extend_from_slice(ev.token.as_deref().unwrap_or(b""));
                     key.push(b':');
                     key.extend_from_slice(&ev.distinct_id);
-                    if take(&mut self.buckets, &key, ev.now_ms, s.capacity, s.replenish_per_s) {
+                    if take(&mut self.buckets, key, ev.now_ms, s.capacity, s.replenish_per_s) {
                         return;
                     }
                     "rate_limited"
