@@ -5,7 +5,7 @@ use ahash::AHashMap;
 use indexmap::IndexSet;
 
 use crate::context::Team;
-use crate::json::{self, Map, Str, Value};
+use crate::json::{self, JStr, Map, Str, Value};
 use crate::timestamps::parse_timestamp;
 
 pub type GroupKey = (i64, i64, Str);
@@ -97,20 +97,28 @@ impl GroupStore {
 /// `$groups` → `properties["$group_" + index]` for known group types (non-null keys).
 pub fn add_group_properties(team: &Team, props: &mut Map) {
     let Some(Value::Object(groups)) = props.get(b"$groups".as_slice()) else { return };
-    let mut adds: Vec<(Str, Value)> = Vec::new();
+    // (index, value) in `$groups` order; the first few on the stack (an event carries a group or
+    // two; a Vec and a key Vec per group were allocations for most general events)
+    let mut few: [(u8, Value); 4] = [const { (0, Value::Null) }; 4];
+    let mut n = 0;
+    let mut more: Vec<(u8, Value)> = Vec::new();
     for (group_type, key) in groups.iter() {
         if key.is_null() {
             continue;
         }
         if let Some(Value::Int(i)) = team.group_types.get(group_type.as_slice()) {
             if (0..5).contains(i) {
-                let mut name = b"$group_".to_vec();
-                name.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes());
-                adds.push((name, key.clone()));
+                let add = (*i as u8, key.clone());
+                if n < few.len() {
+                    few[n] = add;
+                    n += 1;
+                } else {
+                    more.push(add);
+                }
             }
         }
     }
-    for (k, v) in adds {
-        props.insert(k.into(), v);
+    for (i, v) in few.into_iter().take(n).chain(more) {
+        props.insert(JStr::from_slice(&[b'$', b'g', b'r', b'o', b'u', b'p', b'_', b'0' + i]), v);
     }
 }

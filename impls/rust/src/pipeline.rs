@@ -585,8 +585,16 @@ fn put_object(props: &mut Map, key: &[u8], at: Option<usize>, m: Map) {
 fn add_initial_properties(props: &mut Map) {
     // positions, not copies: the values are cloned once each into the maps below (the $set /
     // $set_once taken out of props keep their positions, so these stay valid until the loop ends)
-    let mut found: Vec<(u32, u8)> = Vec::with_capacity(props.len());
-    found.extend(props.iter().enumerate().filter_map(|(i, (k, _))| event_to_person(k).map(|e| (i as u32, e as u8))));
+    // on the stack: a map's keys are distinct, so at most one member per event-to-person key
+    let mut found_at = [(0u32, 0u8); EVENT_TO_PERSON.len()];
+    let mut n = 0;
+    for (i, (k, _)) in props.iter().enumerate() {
+        if let Some(e) = event_to_person(k) {
+            found_at[n] = (i as u32, e as u8);
+            n += 1;
+        }
+    }
+    let found = &found_at[..n];
     if found.is_empty() {
         return;
     }
@@ -601,7 +609,7 @@ fn add_initial_properties(props: &mut Map) {
     to_set.reserve(found.len());
     to_set_once.reserve(found.len() + 1);
     INITIAL_NAMES.with(|names| {
-        for &(at, e) in &found {
+        for &(at, e) in found {
             let (key, value) = props.get_index(at as usize).expect("a position found above");
             if *key == b"$os_name" {
                 continue; // only a fallback alias of $os, below
