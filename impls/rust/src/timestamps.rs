@@ -462,33 +462,48 @@ pub fn format_ms(out: &mut Vec<u8>, ms: i64) {
     push_num(out, millis, 3);
 }
 
+thread_local! {
+    /// (days since the epoch, its `YYYY-MM-DD`) of the last date format_ms_fixed wrote; i64::MIN
+    /// is no day it can be asked for (its range is checked first)
+    static LAST_DATE: std::cell::Cell<(i64, [u8; 10])> = const { std::cell::Cell::new((i64::MIN, [0; 10])) };
+}
+
 /// format_ms for years 0..=9999 — every timestamp the pipeline writes — as a fixed-width array:
 /// digits stored directly (itoa and a push per piece cost ~700 instructions a timestamp, ~3.6
 /// timestamps per event), no allocation for the caller.
 pub fn format_ms_fixed(ms: i64) -> Option<[u8; 23]> {
     let days = ms.div_euclid(DAY_MS);
     let rem = ms.rem_euclid(DAY_MS);
-    let (year, month, day) = civil_from_days(days);
-    if !(0..=9999).contains(&year) {
-        return None;
+    let mut b = *b"0000-00-00 00:00:00.000";
+    // two digits at a time from a table (a division per digit cost more than the rest)
+    let put2 = |b: &mut [u8; 23], at: usize, v: i64| {
+        let v = v as usize * 2;
+        b[at..at + 2].copy_from_slice(&DIGIT_PAIRS[v..v + 2]);
+    };
+    // the date of the last day formatted is kept: an event's timestamps (its own, `now`, the
+    // person's) mostly fall on the same few days, and the calendar arithmetic was about half
+    // of this function (callgrind)
+    let (cached_days, cached_date) = LAST_DATE.get();
+    if days == cached_days {
+        b[..10].copy_from_slice(&cached_date);
+    } else {
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        put2(&mut b, 0, year / 100);
+        put2(&mut b, 2, year % 100);
+        put2(&mut b, 5, month);
+        put2(&mut b, 8, day);
+        LAST_DATE.set((days, b[..10].try_into().unwrap()));
     }
     let (secs, millis) = (rem / 1000, rem % 1000);
     let (hours, secs) = (secs / 3600, secs % 3600);
     let (minutes, secs) = (secs / 60, secs % 60);
-    let mut b = *b"0000-00-00 00:00:00.000";
-    // two digits at a time from a table (a division per digit cost more than the rest)
-    let mut put2 = |at: usize, v: i64| {
-        let v = v as usize * 2;
-        b[at..at + 2].copy_from_slice(&DIGIT_PAIRS[v..v + 2]);
-    };
-    put2(0, year / 100);
-    put2(2, year % 100);
-    put2(5, month);
-    put2(8, day);
-    put2(11, hours);
-    put2(14, minutes);
-    put2(17, secs);
-    put2(21, millis % 100);
+    put2(&mut b, 11, hours);
+    put2(&mut b, 14, minutes);
+    put2(&mut b, 17, secs);
+    put2(&mut b, 21, millis % 100);
     b[20] = b'0' + (millis / 100) as u8;
     Some(b)
 }
@@ -587,6 +602,20 @@ mod tests {
             let mut fast = Vec::new();
             format_ms(&mut fast, ms);
             assert_eq!(fast, general(ms), "{ms}");
+        }
+        // the same days again and again (the kept date), interleaved, around midnight, and a
+        // day out of range in between (never kept)
+        let days = [1_795_201_468_255, 1_795_201_468_255 + DAY_MS, 0, 1_795_201_468_255 - DAY_MS];
+        for round in 0..50i64 {
+            for (i, &d) in days.iter().enumerate() {
+                let ms = d - d.rem_euclid(DAY_MS) + (round * 1_234_567 + i as i64 * 86_399_999) % DAY_MS;
+                let mut fast = Vec::new();
+                format_ms(&mut fast, ms);
+                assert_eq!(fast, general(ms), "{ms}");
+                assert_eq!(format_ms_fixed(ms + 1).map(|b| b.to_vec()), Some(general(ms + 1)), "{}", ms + 1);
+            }
+            assert_eq!(format_ms_fixed(max_ms() + 1), None);
+            assert_eq!(format_ms_fixed(min_ms() - 1), None);
         }
     }
 
