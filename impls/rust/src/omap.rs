@@ -459,7 +459,7 @@ impl Drop for Map {
 impl Clone for Map {
     fn clone(&self) -> Self {
         let n = self.entries.len();
-        let mut entries: Vec<(JStr, Value)> = Vec::with_capacity(n + 4);
+        let mut entries: Vec<(JStr, Value)> = Vec::with_capacity(if n == 0 { 0 } else { n + 4 });
         // SAFETY: the n members are first copied bitwise, then each one that owns memory is
         // overwritten (ptr::write: the bitwise copy, which shares its owner's memory, is not
         // dropped) with its own clone; the length is set only then, so the Vec never holds a
