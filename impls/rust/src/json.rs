@@ -250,7 +250,7 @@ pub enum Value {
     /// A non-empty object or array kept as its JSON text, not built (`Parser::skip_canonical`):
     /// compact, printable ASCII and spelled exactly as the encoder spells its value, so writing it
     /// is copying it. Only the `properties` members that no stage reads are kept so (the caller's
-    /// filter, `PropSpans::raw_unless`); anything that must look inside one parses it (`built`).
+    /// filter, `PropSpans::read_keys`); anything that must look inside one parses it (`built`).
     Raw(Box<[u8]>),
 }
 
