@@ -82,7 +82,7 @@ class BatchOutput:
     themselves (out-of-process ones); the harness times in-process ones.
     """
 
-    streams: dict[str, list[bytes]]
+    streams: dict[str, Sequence[bytes]]  # a list, or the bridge's PackedRows
     outcomes: dict[str, int]
     processing_seconds: float | None = None
 

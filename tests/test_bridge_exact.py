@@ -4,14 +4,17 @@ each record back as it parsed it), and the parent rejects results that are not w
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import marshal
 import mmap
 import struct
+from array import array
 
 import pytest
 
 from impls.base import PartitionContext, Record
-from impls.rust_bridge import RustBridge, _wire, frames
+from impls.rust_bridge import RustBridge, _wire, frames, packed_rows
+from impls.rust_bridge.packed_rows import PackedRows
 
 CONTEXT = PartitionContext(teams=[], persons=[])
 
@@ -116,14 +119,19 @@ def test_c_writer_leaves_other_shapes_to_marshal(record: Record) -> None:
         _wire.write_batch([record], bytearray(1 << 16))
 
 
-def _result(streams: object = (("events", [b"a", b"b"]),), outcomes: object = (("event", 2),),
+def _packed(name: str, rows: list[bytes]) -> tuple[str, bytes, bytes]:
+    ends = list(itertools.accumulate(map(len, rows)))
+    return name, b"".join(rows), struct.pack(f"<{len(ends)}I", *ends)
+
+
+def _result(streams: object = (_packed("events", [b"a", b"bc"]),), outcomes: object = (("event", 2),),
             stages: object = (), ns: object = 5) -> bytes:
     return marshal.dumps((ns, streams, outcomes, stages), 4)
 
 
 def test_parse_result_accepts_a_well_formed_result() -> None:
     result = frames.parse_result(memoryview(_result(stages=(("decode", 3),))))
-    assert result.output.streams["events"] == [b"a", b"b"]
+    assert result.output.streams["events"] == [b"a", b"bc"]
     assert result.output.streams["dlq"] == []
     assert result.output.outcomes == {"event": 2}
     assert result.output.processing_seconds == pytest.approx(5e-9)
@@ -137,9 +145,14 @@ def test_parse_result_accepts_a_well_formed_result() -> None:
         (_result()[:-3], "not marshal data"),
         (marshal.dumps([1, 2, 3, 4]), "is not"),
         (_result(ns=-1), "is not"),
-        (_result(streams=(("nonsense", []),)), "unknown output stream 'nonsense'"),
-        (_result(streams=(("events", [b"a", 1]),)), "not bytes"),
-        (_result(streams=(("events", (b"a",)),)), "malformed result stream"),
+        (_result(streams=(_packed("nonsense", []),)), "unknown output stream 'nonsense'"),
+        (_result(streams=(_packed("dlq", []), _packed("dlq", []))), "output stream 'dlq' sent twice"),
+        (_result(streams=(("events", [b"a"], b""),)), "malformed result stream"),
+        (_result(streams=(("events", b"a", b"\x01\x00\x00"),)), "not a whole number of u32"),
+        (_result(streams=(("events", b"abc", struct.pack("<2I", 2, 1)),)), "record 1 ends at 1, before it starts"),
+        (_result(streams=(("events", b"abc", struct.pack("<2I", 1, 2)),)), "ends stop at 2, the data is 3 bytes"),
+        (_result(streams=(("events", b"abc", b""),)), "ends stop at 0, the data is 3 bytes"),
+        (_result(streams=[_packed("events", [])]), "streams are not a tuple"),
         (_result(outcomes=(("event", "2"),)), "malformed result outcome"),
         (_result(outcomes=(("event", -2),)), "negative outcome count"),
         (_result(stages=(("nonsense", 1),)), "unknown stage 'nonsense'"),
@@ -151,14 +164,22 @@ def test_parse_result_rejects_malformed_results(payload: bytes, message: str) ->
         frames.parse_result(payload)
 
 
-class _Bytes(bytes):
-    pass
+@pytest.mark.parametrize("rows", [[], [b""], [b"", b""], [b"a", b"", b"xyz" * 999, b"{}"]], ids=len)
+def test_packed_rows_read_as_the_list_they_pack(rows: list[bytes]) -> None:
+    name, data, ends = _packed("events", rows)
+    packed = PackedRows.from_wire(data, ends)
+    assert len(packed) == len(rows) and list(packed) == rows and packed == rows and rows == packed
+    assert [packed[i] for i in range(len(rows))] == rows == [packed[i - len(rows)] for i in range(len(rows))]
+    assert packed[1:] == rows[1:] and packed[::-1] == rows[::-1]
+    assert packed != [*rows, b"more"]
+    if rows:
+        assert packed != [*rows[:-1], b"other"]
+    with pytest.raises(IndexError):
+        packed[len(rows)]
 
 
-@pytest.mark.parametrize(
-    ("items", "expected"),
-    [([], True), ([b"", b"x" * 5000], True), ([b"a", bytearray(b"b")], False), ([b"a", "a"], False),
-     ([b"a", None], False), ([_Bytes(b"a")], False)],
-)
-def test_result_stream_check_takes_exact_bytes_only(items: list[object], expected: bool) -> None:
-    assert _wire.all_bytes(items) is expected
+def test_ends_checked_alike_in_c_and_python() -> None:
+    cases = [([], 0), ([], 1), ([0, 0], 0), ([3, 1], 3), ([1, 3], 4), ([1, 3], 3), ([2**32 - 1], 2**32 - 1)]
+    for ends, size in cases:
+        table = array("I", ends)
+        assert _wire.ends_problem(table, size) == packed_rows._ends_problem_py(table, size), (ends, size)

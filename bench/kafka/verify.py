@@ -56,7 +56,7 @@ def run_digest(batches: Sequence[dict[str, Any]]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _first_difference(stream_name: str, got: list[bytes], want: list[bytes]) -> str | None:
+def _first_difference(stream_name: str, got: Sequence[bytes], want: Sequence[bytes]) -> str | None:
     if len(got) != len(want):
         return f"stream {stream_name}: {len(got)} records, reference has {len(want)}"
     for i, (a, b) in enumerate(zip(got, want, strict=True)):

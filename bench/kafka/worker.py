@@ -36,7 +36,7 @@ def emit(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def batch_digest(streams: dict[str, list[bytes]]) -> str:
+def batch_digest(streams: dict[str, Sequence[bytes]]) -> str:
     """sha256 over the raw output bytes, streams in name order (compared with an offline rerun)."""
     h = hashlib.sha256()
     for name in sorted(streams):
@@ -99,7 +99,7 @@ class Worker:
         if err is not None and len(self.delivery_failures) < 3:
             self.delivery_failures.append(err.str())
 
-    def produce(self, streams: dict[str, list[bytes]]) -> None:
+    def produce(self, streams: dict[str, Sequence[bytes]]) -> None:
         assert self.producer is not None
         producer = self.producer
         for stream, rows in streams.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,7 @@ def _numbers_as_written(value: Any) -> Any:
     return value
 
 
-def digest(streams: dict[str, list[bytes]], outcomes: dict[str, int]) -> str:
+def digest(streams: dict[str, Sequence[bytes]], outcomes: dict[str, int]) -> str:
     """sha256 of the canonical outputs (streams in STREAMS order, then the outcome counts)."""
     h = hashlib.sha256()
     for name in STREAMS:
@@ -109,7 +110,7 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def compare_streams(expected: dict[str, list[bytes]], got: dict[str, list[bytes]]) -> Mismatch | None:
+def compare_streams(expected: dict[str, Sequence[bytes]], got: dict[str, Sequence[bytes]]) -> Mismatch | None:
     """The first differing record, stream by stream in STREAMS order."""
     for name in STREAMS:
         exp_rows, got_rows = expected.get(name, []), got.get(name, [])

@@ -9,6 +9,7 @@ second batch for `slow-then-hang`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import marshal
 import struct
@@ -63,7 +64,9 @@ def _result(
     """A result payload as the child writes it (one marshal object, see frames.parse_result)."""
     events = [v for v in values if v is not None]
     outcomes = {"event": len(events) + extra_outcome, "drop:no_value": len(values) - len(events)}
-    return marshal.dumps((ns, ((stream, events),), tuple(outcomes.items()), ()), 2)
+    ends = list(itertools.accumulate(map(len, events)))
+    packed = (stream, b"".join(events), struct.pack(f"<{len(ends)}I", *ends))
+    return marshal.dumps((ns, (packed,), tuple(outcomes.items()), ()), 2)
 
 
 def main(behaviour: str) -> None:

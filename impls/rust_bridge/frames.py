@@ -1,4 +1,4 @@
-"""Encoding and decoding of the bridge's frames, protocol version 3 (docs/bridge.md).
+"""Encoding and decoding of the bridge's frames, protocol version 4 (docs/bridge.md).
 
 Pure functions over bytes: the process handling lives in session.py. Every integer is
 little-endian; a frame is `PBRG`, a kind byte, a u32 payload length, the payload. Batch and
@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import marshal
 import struct
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from impls.base import STAGES, STREAMS, BatchOutput, PartitionContext, Record
+from impls.rust_bridge.packed_rows import PackedRows
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 MAGIC = b"PBRG"
 HEADER = struct.Struct("<4sBI")
 HEADER_LEN = HEADER.size  # 9
@@ -120,16 +122,13 @@ def batch_parts(batch: Sequence[Record]) -> list[bytes]:
 
 
 try:  # the same payload written straight into the shared memory, in C (_wire.pyx)
-    from impls.rust_bridge._wire import Unsupported, all_bytes
+    from impls.rust_bridge._wire import Unsupported
     from impls.rust_bridge._wire import write_batch as write_batch
 except ImportError:  # not built: the session uses batch_parts
     write_batch = None
 
     class Unsupported(ValueError):  # type: ignore[no-redef]
         """Never raised without the C writer."""
-
-    def all_bytes(items: list[Any]) -> bool:
-        return set(map(type, items)) <= {bytes}
 
 
 def batch_payload(batch: Sequence[Record]) -> bytes:
@@ -153,11 +152,37 @@ def _pairs(items: object, kind: type, what: str) -> tuple[tuple[str, Any], ...]:
     return items  # type: ignore[return-value]
 
 
+def _streams(items: object) -> dict[str, Sequence[bytes]]:
+    """The result's (name, records' bytes, their ends) triples → every stream, by name."""
+    if type(items) is not tuple:
+        raise FrameError("result streams are not a tuple")
+    streams: dict[str, Sequence[bytes]] = dict.fromkeys(STREAMS, _NO_ROWS)
+    named: set[str] = set()
+    for item in items:
+        if (type(item) is not tuple or len(item) != 3 or type(item[0]) is not str
+                or type(item[1]) is not bytes or type(item[2]) is not bytes):
+            raise FrameError(f"malformed result stream entry {str(item)[:60]}")
+        name, data, ends = item
+        if name not in streams:
+            raise FrameError(f"unknown output stream {name!r}")
+        if name in named:
+            raise FrameError(f"output stream {name!r} sent twice")
+        named.add(name)
+        try:
+            streams[name] = PackedRows.from_wire(data, ends)
+        except ValueError as exc:
+            raise FrameError(f"output stream {name!r}: {exc}") from None
+    return streams
+
+
+_NO_ROWS = PackedRows(b"", array("I"))  # a stream the child did not send (read-only: shared)
+
+
 def parse_result(payload: bytes | bytearray | memoryview) -> Result:
     """RESULT payload (one marshal object, docs/bridge.md) → BatchOutput.
 
-    marshal.loads makes each output record one `bytes` object, copied straight from the payload
-    (the shared memory's mapping), in C; the structure and every type is checked here.
+    marshal.loads copies each stream's records out of the payload (the shared memory's mapping)
+    as one `bytes`, in C; the structure, every type and each stream's record ends are checked here.
     """
     try:
         doc = marshal.loads(payload)
@@ -166,16 +191,7 @@ def parse_result(payload: bytes | bytearray | memoryview) -> Result:
     if type(doc) is not tuple or len(doc) != 4 or type(doc[0]) is not int or doc[0] < 0:
         raise FrameError("result payload is not (processing_ns, streams, outcomes, stages)")
     processing_ns, stream_items, outcome_items, stage_items = doc
-    streams: dict[str, list[bytes]] = {name: [] for name in STREAMS}
-    for name, records in _pairs(stream_items, list, "stream"):
-        if name not in streams:
-            raise FrameError(f"unknown output stream {name!r}")
-        if not all_bytes(records):
-            raise FrameError(f"output stream {name!r} holds a record that is not bytes")
-        if streams[name]:
-            streams[name] += records
-        else:
-            streams[name] = records  # the list marshal.loads made: no copy
+    streams = _streams(stream_items)
     outcomes: dict[str, int] = {}
     for name, count in _pairs(outcome_items, int, "outcome"):
         if count < 0:

@@ -432,12 +432,12 @@ impl InPlace {
         let in_region = events.as_ptr() == sh.ptr_at(self.events_at) as *const u8;
         let n_events = events.bytes();
         let mut suffix = Count(0);
-        result_suffix(&mut suffix, r, stage_names);
+        result_suffix(&mut suffix, r, &STREAMS, stage_names);
         if in_region && prefix_len <= self.gap {
             let start = self.events_at - prefix_len;
             result_prefix(&mut Fill { buf: sh.output(start, prefix_len)?, pos: 0 }, r, ns, &STREAMS);
             let end = self.events_at + n_events;
-            result_suffix(&mut Fill { buf: sh.output(end, suffix.0)?, pos: 0 }, r, stage_names);
+            result_suffix(&mut Fill { buf: sh.output(end, suffix.0)?, pos: 0 }, r, &STREAMS, stage_names);
             return Ok((start, end + suffix.0 - start));
         }
         let at = (self.events_at + self.events_room + 63) & !63;
@@ -452,7 +452,7 @@ impl InPlace {
         unsafe {
             std::ptr::copy_nonoverlapping(sh.ptr_at(self.events_at), sh.ptr_at(at + prefix_len), n_events);
         }
-        result_suffix(&mut Fill { buf: sh.output(at + prefix_len + n_events, suffix.0)?, pos: 0 }, r, stage_names);
+        result_suffix(&mut Fill { buf: sh.output(at + prefix_len + n_events, suffix.0)?, pos: 0 }, r, &STREAMS, stage_names);
         Ok((at, total))
     }
 }

@@ -1,4 +1,4 @@
-//! The bridge's framing protocol, version 3 (docs/bridge.md is the specification).
+//! The bridge's framing protocol, version 4 (docs/bridge.md is the specification).
 //!
 //! Every frame: magic `PBRG`, one kind byte, payload length (u32 little-endian), payload.
 //! All integers are little-endian. The batch and result payloads use CPython's `marshal` format
@@ -7,7 +7,7 @@
 
 use std::io::{self, Read, Write};
 
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 pub const MAGIC: &[u8; 4] = b"PBRG";
 pub const HEADER_LEN: usize = 9;
 /// Refuse absurd lengths instead of trying to allocate them (a malformed frame).
@@ -398,31 +398,34 @@ fn usual_columns(cols: &[u8]) -> Option<Vec<RecordRef<'_>>> {
     (c.i == cols.len()).then_some(out)
 }
 
-/// One output stream's records, kept back to back in their marshal encoding (`s`, u32 length,
-/// the bytes), so that the result frame copies each stream with one `memcpy` and emitting a
-/// record allocates nothing of its own. (A `Vec` per record cost ~0.25 ms of encoding per
-/// 500-record batch outside the child's timer, plus an allocation and a free per record in it.)
+/// One output stream's records, kept back to back (their bytes only) with where each ends, so
+/// that the result frame copies a stream's records with one `memcpy` and the parent receives
+/// them as one `bytes` plus the ends (docs/bridge.md, protocol 4), and emitting a record
+/// allocates nothing of its own. (A `Vec` per record cost ~0.25 ms of encoding per 500-record
+/// batch outside the child's timer, plus an allocation and a free per record in it.)
 #[derive(Default)]
 pub struct OutStream {
     buf: Vec<u8>,
-    count: usize,
+    ends: Vec<u32>,
 }
 
 impl OutStream {
     pub fn with_capacity(bytes: usize) -> OutStream {
-        OutStream { buf: Vec::with_capacity(bytes), count: 0 }
+        OutStream { buf: Vec::with_capacity(bytes), ends: Vec::with_capacity(bytes / 512) }
     }
 
     /// A stream written into `buf` (empty; its capacity is the room before it must move).
     pub fn in_buffer(buf: Vec<u8>) -> OutStream {
         debug_assert!(buf.is_empty());
-        OutStream { buf, count: 0 }
+        let ends = Vec::with_capacity(buf.capacity() / 1024);
+        OutStream { buf, ends }
     }
 
     /// Room for `bytes` more without growing (nothing when the buffer already has it: a
     /// stream lent the shared memory keeps it).
     pub fn reserve(&mut self, bytes: usize) {
         self.buf.reserve(bytes);
+        self.ends.reserve(bytes / 1024);
     }
 
     /// Where the records are (to tell whether a stream lent the shared memory stayed there).
@@ -433,12 +436,8 @@ impl OutStream {
     /// Append one record: `write` appends its bytes to the buffer it is given.
     #[inline]
     pub fn record(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        self.buf.extend_from_slice(b"s\0\0\0\0");
-        let start = self.buf.len();
         write(&mut self.buf);
-        let n = u32::try_from(self.buf.len() - start).expect("output record over 4 GiB");
-        self.buf[start - 4..start].copy_from_slice(&n.to_le_bytes());
-        self.count += 1;
+        self.ends.push(u32::try_from(self.buf.len()).expect("output stream over 4 GiB"));
     }
 
     pub fn push(&mut self, rec: &[u8]) {
@@ -446,32 +445,29 @@ impl OutStream {
     }
 
     pub fn len(&self) -> usize {
-        self.count
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.ends.is_empty()
     }
 
-    /// Bytes held (the marshal items), for sizing the next batch's buffer.
+    /// Bytes held (the records'), for sizing the next batch's buffer.
     pub fn bytes(&self) -> usize {
         self.buf.len()
     }
 
     /// The records, in order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut pos = 0;
-        std::iter::from_fn(move || {
-            let head = self.buf.get(pos..pos + 5)?;
-            let n = u32::from_le_bytes(head[1..].try_into().unwrap()) as usize;
-            pos += 5 + n;
-            Some(&self.buf[pos - n..pos])
-        })
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.buf[a as usize..b as usize])
     }
 
     /// The last record appended.
     pub fn last(&self) -> Option<&[u8]> {
-        self.iter().last()
+        let end = *self.ends.last()? as usize;
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i] as usize);
+        Some(&self.buf[start..end])
     }
 }
 
@@ -566,14 +562,25 @@ fn m_int(o: &mut impl Out, negative: bool, magnitude: u64) {
     }
 }
 
-/// Result payload: one marshal object, (processing_ns, ((stream name, [record bytes, …]), …),
-/// ((outcome name, count), …), ((stage name, ns), …)); stages only when instrumented.
+/// A stream's record ends as marshal `bytes`: n × u32 little-endian.
+fn m_ends(o: &mut impl Out, ends: &[u32]) {
+    typed(o, b's', ends.len() * 4);
+    if cfg!(target_endian = "little") {
+        // SAFETY: u32 has no padding and any byte pattern is a valid u8.
+        o.put(unsafe { std::slice::from_raw_parts(ends.as_ptr().cast::<u8>(), ends.len() * 4) });
+    } else {
+        ends.iter().for_each(|e| o.put(&e.to_le_bytes()));
+    }
+}
+
+/// Result payload: one marshal object, (processing_ns, ((stream name, records' bytes, their
+/// ends), …), ((outcome name, count), …), ((stage name, ns), …)); stages only when instrumented.
 pub fn encode_result(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stream_names: &[&str], stage_names: &[&str]) {
     result_prefix(o, r, processing_ns, stream_names);
     if let Some(first) = r.streams.first().filter(|_| !stream_names.is_empty()) {
-        o.put(&first.buf); // already marshal `bytes` items
+        o.put(&first.buf);
     }
-    result_suffix(o, r, stage_names);
+    result_suffix(o, r, stream_names, stage_names);
 }
 
 /// The result up to the first stream's records: the first stream (events) goes last in the
@@ -585,20 +592,23 @@ pub fn result_prefix(o: &mut impl Out, r: &BatchResult, processing_ns: u64, stre
     let n = stream_names.len().min(r.streams.len());
     m_tuple(o, n);
     for (name, recs) in stream_names.iter().zip(&r.streams).take(n).skip(1) {
-        m_tuple(o, 2);
+        m_tuple(o, 3);
         m_str(o, name.as_bytes());
-        typed(o, b'[', recs.len());
-        o.put(&recs.buf);
+        m_bytes(o, &recs.buf);
+        m_ends(o, &recs.ends);
     }
     if n > 0 {
-        m_tuple(o, 2);
+        m_tuple(o, 3);
         m_str(o, stream_names[0].as_bytes());
-        typed(o, b'[', r.streams[0].len());
+        typed(o, b's', r.streams[0].buf.len());
     }
 }
 
-/// The result after the first stream's records: outcomes and stage times.
-pub fn result_suffix(o: &mut impl Out, r: &BatchResult, stage_names: &[&str]) {
+/// The result after the first stream's records: their ends, the outcomes and stage times.
+pub fn result_suffix(o: &mut impl Out, r: &BatchResult, stream_names: &[&str], stage_names: &[&str]) {
+    if let Some(first) = r.streams.first().filter(|_| !stream_names.is_empty()) {
+        m_ends(o, &first.ends);
+    }
     m_tuple(o, r.outcomes.len());
     for (name, count) in &r.outcomes {
         m_tuple(o, 2);
@@ -712,8 +722,9 @@ mod tests {
     }
 
     #[test]
-    fn out_stream_keeps_records_as_marshal_items() {
+    fn out_stream_keeps_records_back_to_back_with_their_ends() {
         let mut s = OutStream::with_capacity(4);
+        assert_eq!(s.last(), None);
         s.push(b"");
         s.record(|out| out.extend_from_slice(&[7u8; 300]));
         s.push(b"{\"a\":1}");
@@ -721,14 +732,24 @@ mod tests {
         let recs: Vec<&[u8]> = s.iter().collect();
         assert_eq!(recs, vec![&b""[..], &[7u8; 300][..], &b"{\"a\":1}"[..]]);
         assert_eq!(s.last(), Some(&b"{\"a\":1}"[..]));
-        // the encoded list is what marshal writes for [b"", b"\x07" * 300, b'{"a":1}']
+        assert_eq!(s.bytes(), 307);
+        // the whole result is what marshal writes for
+        // (5, (("events", b"\x07" * 300 + b'{"a":1}', <ends 0, 300, 307 as u32>),), (("event", 3),), ())
+        let r = BatchResult { streams: vec![s], outcomes: vec![("event".into(), 3)], stage_ns: Vec::new() };
         let mut o = Vec::new();
-        typed(&mut o, b'[', s.len());
-        o.put(&s.buf);
-        let mut want = b"[\x03\x00\x00\x00s\x00\x00\x00\x00s\x2c\x01\x00\x00".to_vec();
+        encode_result(&mut o, &r, 5, &["events"], &[]);
+        let mut want = b"(\x04\x00\x00\x00i\x05\x00\x00\x00(\x01\x00\x00\x00(\x03\x00\x00\x00".to_vec();
+        want.extend_from_slice(b"u\x06\x00\x00\x00eventss\x33\x01\x00\x00");
         want.extend_from_slice(&[7u8; 300]);
-        want.extend_from_slice(b"s\x07\x00\x00\x00{\"a\":1}");
+        want.extend_from_slice(b"{\"a\":1}s\x0c\x00\x00\x00\x00\x00\x00\x00\x2c\x01\x00\x00\x33\x01\x00\x00");
+        want.extend_from_slice(b"(\x01\x00\x00\x00(\x02\x00\x00\x00u\x05\x00\x00\x00eventi\x03\x00\x00\x00");
+        want.extend_from_slice(b"(\x00\x00\x00\x00");
         assert_eq!(o, want);
-        assert_eq!(s.bytes(), want.len() - 5);
+        // laid out in pieces (main.rs, in place) it is the same bytes
+        let mut pieces = Vec::new();
+        result_prefix(&mut pieces, &r, 5, &["events"]);
+        pieces.extend_from_slice(&r.streams[0].buf);
+        result_suffix(&mut pieces, &r, &["events"], &[]);
+        assert_eq!(pieces, want);
     }
 }
