@@ -350,9 +350,9 @@ impl Pipeline {
 // decode
 
 fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
-    for (name, value) in &rec.headers {
-        if *name == b"force_disable_person_processing" {
-            ev.force_disable_pp = *value == b"true"; // the last header of a name wins
+    for (name, value) in rec.headers.iter() {
+        if name == b"force_disable_person_processing" {
+            ev.force_disable_pp = value == b"true"; // the last header of a name wins
         }
     }
     let Some(value) = rec.value.filter(|v| !v.is_empty()) else {
