@@ -267,6 +267,10 @@ fn main() {
         Ok(None) => std::process::exit(0),
         Err(e) => fail(&mut output, &format!("reading context: {e}")),
     }
+    // The session's heap faulted in before the batches (keep_freed_memory, set above, makes glibc
+    // keep it), and before the context is built, so that the person and group tables, which the
+    // first batch reads, are the last thing written here rather than 16 MB of page touches.
+    alloc::prefault_heap(PREFAULT_BYTES);
     let mut mode: Box<dyn Mode> = match mode_name {
         _ if args.echo => Box::new(protocol::Echo),
         "floor" => Box::new(floor::Floor::new()),
@@ -275,9 +279,6 @@ fn main() {
             Err(e) => fail(&mut output, &format!("bad context: {e}")),
         },
     };
-    // the session's heap faulted in before the batches (keep_freed_memory, set above, makes glibc
-    // keep it)
-    alloc::prefault_heap(PREFAULT_BYTES);
     if write_frame(&mut output, READY, b"").is_err() {
         std::process::exit(1);
     }
