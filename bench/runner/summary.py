@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.reporting.load import is_verified
 from bench.runner import stats
 
 STATUS_STYLE = {"passed": "green", "failed": "red", "error": "red", "unavailable": "yellow"}
@@ -88,10 +89,31 @@ def end_to_end_lines(document: dict[str, Any]) -> list[str]:
     return lines
 
 
+def floor_lines(document: dict[str, Any]) -> list[str]:
+    """Per workload and batch size with a verified stripped floor (e.g. rust-floor): each verified
+    full implementation's throughput as a share of the floor's, measured in this run."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in document["results"]:
+        if is_verified(r):
+            groups.setdefault((r["workload"], r["batch_size"]), []).append(r)
+    lines = []
+    for (workload, batch), rs in groups.items():
+        floors = [r for r in rs if r.get("kind") == "stripped"]
+        full = [r for r in rs if r.get("kind") != "stripped"]
+        if not floors or not full:
+            continue
+        floor = max(floors, key=lambda r: r["throughput"]["events_per_s"])
+        floor_eps = floor["throughput"]["events_per_s"]
+        shares = ", ".join(f"{r['impl']} {r['throughput']['events_per_s'] / floor_eps:.1%}"
+                           for r in sorted(full, key=lambda r: -r["throughput"]["events_per_s"]))
+        lines.append(f"of the floor ({floor['impl']}, {_rate(floor_eps)} events/s) on {workload}/b{batch}: {shares}")
+    return lines
+
+
 def print_summary(document: dict[str, Any], console: Console, results_path: str | None = None) -> None:
     console.print(table(document))
     console.print(noise_line(document), highlight=False)
-    for line in end_to_end_lines(document):
+    for line in end_to_end_lines(document) + floor_lines(document):
         console.print(line, highlight=False)
     for r in document["results"]:
         for warning in r["warnings"]:
