@@ -12,17 +12,17 @@
 use std::time::Instant;
 
 use crate::json::{self, PropSpans, Value};
-use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
+use crate::protocol::{out_streams, with_margin, BatchResult, OutStream, RecordRef, StreamSize};
 use crate::{Mode, STAGES, STREAMS};
 
 pub struct Floor {
-    /// bytes of the previous batch's events (the next one's buffer size)
-    out_bytes: usize,
+    /// the previous batch's events stream (bytes, records): the next one's buffer size
+    out_size: StreamSize,
 }
 
 impl Floor {
     pub fn new() -> Self {
-        Floor { out_bytes: 0 }
+        Floor { out_size: (0, 0) }
     }
 }
 
@@ -90,7 +90,7 @@ impl Mode for Floor {
         let started = instrument.then(Instant::now);
         let mut streams = out_streams(STREAMS.len(), &[]);
         streams[0] = events;
-        streams[0].reserve(self.out_bytes + self.out_bytes / 8);
+        streams[0].reserve(with_margin(self.out_size));
         let events = &mut streams[0];
         let mut failed = 0u64;
         // the clock is read only in the instrumented pass
@@ -120,7 +120,7 @@ impl Mode for Floor {
             None => stage_ticks,
         };
         let n_events = events.len() as u64;
-        self.out_bytes = events.bytes();
+        self.out_size = events.size();
         let mut outcomes = vec![("event".to_string(), n_events)];
         if failed > 0 {
             outcomes.push(("drop:undecodable".to_string(), failed));

@@ -13,7 +13,7 @@ use crate::elements::elements_chain;
 use crate::groups::{add_group_properties, GroupKey, GroupStore};
 use crate::json::{self, char_len, char_prefix, JStr, Map, ObjWriter, Str, Value};
 use crate::persons::{PersonEvent, PersonResult, PersonStore, Touches};
-use crate::protocol::{out_streams, BatchResult, OutStream, RecordRef};
+use crate::protocol::{out_streams, with_margin, BatchResult, OutStream, RecordRef, StreamSize};
 use crate::timestamps::{event_timestamp, format_ms, format_ms_fixed, format_seconds, max_ms, min_ms, parse_timestamp};
 use crate::{Mode, STAGES, STREAMS};
 
@@ -271,7 +271,7 @@ pub struct Pipeline {
     buckets: AHashMap<Str, (f64, i64)>,
     bucket_key: Str,
     /// bytes per output stream in the previous batch (the next one's buffer sizes)
-    out_bytes: Vec<usize>,
+    out_sizes: Vec<StreamSize>,
     person_json: PersonJson,
 }
 
@@ -342,7 +342,7 @@ impl Pipeline {
         let ctx = Context::from_json(bytes)?;
         let persons = PersonStore::from_snapshot(&ctx.persons)?;
         let groups = GroupStore::from_snapshot(&ctx.groups)?;
-        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), bucket_key: Vec::new(), out_bytes: Vec::new(), person_json: PersonJson::default() })
+        Ok(Pipeline { ctx, persons, groups, buckets: AHashMap::new(), bucket_key: Vec::new(), out_sizes: Vec::new(), person_json: PersonJson::default() })
     }
 }
 
@@ -1124,9 +1124,9 @@ impl Mode for Pipeline {
             touched_groups: IndexSet::default(),
             seen: defs::Seen::default(),
             defs: Vec::new(),
-            streams: out_streams(STREAMS.len(), &self.out_bytes),
+            streams: out_streams(STREAMS.len(), &self.out_sizes),
         };
-        events.reserve(self.out_bytes.first().map_or(0, |&b| b + b / 8));
+        events.reserve(self.out_sizes.first().copied().map_or((0, 0), with_margin));
         b.streams[0] = events;
         // indexes into STAGES
         const DEFS: usize = 10;
@@ -1177,7 +1177,7 @@ impl Mode for Pipeline {
             Some(s) => ticks_to_ns(&stage_ticks, s.elapsed().as_nanos() as u64),
             None => vec![0; STAGES.len()],
         };
-        self.out_bytes = b.streams.iter().map(OutStream::bytes).collect();
+        self.out_sizes = b.streams.iter().map(OutStream::size).collect();
         BatchResult { streams: b.streams, outcomes: counts, stage_ns }
     }
 }

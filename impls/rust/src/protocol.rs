@@ -481,23 +481,31 @@ pub struct OutStream {
     ends: Vec<u32>,
 }
 
+/// A stream's size: (bytes, records). The previous batch's sizes the next batch's buffers, so
+/// that neither grows by doubling while the batch is timed.
+pub type StreamSize = (usize, usize);
+
 impl OutStream {
-    pub fn with_capacity(bytes: usize) -> OutStream {
-        OutStream { buf: Vec::with_capacity(bytes), ends: Vec::with_capacity(bytes / 512) }
+    pub fn with_capacity((bytes, records): StreamSize) -> OutStream {
+        OutStream { buf: Vec::with_capacity(bytes), ends: Vec::with_capacity(records) }
     }
 
     /// A stream written into `buf` (empty; its capacity is the room before it must move).
     pub fn in_buffer(buf: Vec<u8>) -> OutStream {
         debug_assert!(buf.is_empty());
-        let ends = Vec::with_capacity(buf.capacity() / 1024);
-        OutStream { buf, ends }
+        OutStream { buf, ends: Vec::new() }
     }
 
-    /// Room for `bytes` more without growing (nothing when the buffer already has it: a
-    /// stream lent the shared memory keeps it).
-    pub fn reserve(&mut self, bytes: usize) {
+    /// Room for `bytes` and `records` more without growing (nothing when the buffer already has
+    /// it: a stream lent the shared memory keeps it).
+    pub fn reserve(&mut self, (bytes, records): StreamSize) {
         self.buf.reserve(bytes);
-        self.ends.reserve(bytes / 1024);
+        self.ends.reserve(records);
+    }
+
+    /// (bytes, records) held, for sizing the next batch's buffers.
+    pub fn size(&self) -> StreamSize {
+        (self.buf.len(), self.ends.len())
     }
 
     /// Where the records are (to tell whether a stream lent the shared memory stayed there).
@@ -543,10 +551,15 @@ impl OutStream {
     }
 }
 
-/// One empty stream per output stream, each with room for `sizes[i]` bytes (the previous
-/// batch's, so that a batch's buffers do not grow by doubling); zero when `sizes` is shorter.
-pub fn out_streams(n: usize, sizes: &[usize]) -> Vec<OutStream> {
-    (0..n).map(|i| OutStream::with_capacity(sizes.get(i).map_or(0, |&b| b + b / 8))).collect()
+/// One empty stream per output stream, each with room for 1/8 more than `sizes[i]` (the previous
+/// batch's); nothing when `sizes` is shorter.
+pub fn out_streams(n: usize, sizes: &[StreamSize]) -> Vec<OutStream> {
+    (0..n).map(|i| OutStream::with_capacity(sizes.get(i).copied().map_or((0, 0), with_margin))).collect()
+}
+
+/// A previous batch's size with 1/8 more room.
+pub fn with_margin((bytes, records): StreamSize) -> StreamSize {
+    (bytes + bytes / 8, records + records / 8)
 }
 
 /// What one batch produced, in the order of impls.base.STREAMS / STAGES.
@@ -795,7 +808,7 @@ mod tests {
 
     #[test]
     fn out_stream_keeps_records_back_to_back_with_their_ends() {
-        let mut s = OutStream::with_capacity(4);
+        let mut s = OutStream::with_capacity((4, 1));
         assert_eq!(s.last(), None);
         s.push(b"");
         s.record(|out| out.extend_from_slice(&[7u8; 300]));
