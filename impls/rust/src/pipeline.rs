@@ -349,7 +349,26 @@ impl Pipeline {
 // ---------------------------------------------------------------------------------------------
 // decode
 
-fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
+/// Stage decode for a block of records, one layer at a time: every record's outer object, then
+/// every `data` document, then the event fields. Why: the two parsers (one instantiation per
+/// layer) and the field checks do not fit in the instruction cache together; taken record by
+/// record they evicted each other (callgrind: 35% fewer I1 misses in the child this way, ~1.1%
+/// faster in alternated passes).
+fn decode_block(evs: &mut [Ev], records: &[RecordRef<'_>]) {
+    for (ev, rec) in evs.iter_mut().zip(records) {
+        decode_outer(ev, rec);
+    }
+    for ev in evs.iter_mut().filter(|ev| ev.outcome.is_none()) {
+        decode_data(ev);
+    }
+    for (ev, rec) in evs.iter_mut().zip(records) {
+        if ev.outcome.is_none() {
+            decode_event(ev, rec);
+        }
+    }
+}
+
+fn decode_outer(ev: &mut Ev, rec: &RecordRef<'_>) {
     for (name, value) in rec.headers.iter() {
         if name == b"force_disable_person_processing" {
             ev.force_disable_pp = value == b"true"; // the last header of a name wins
@@ -369,6 +388,11 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
         Ok(_) => return ev.set_dlq("invalid_json", "decode"),
         Err(e) => return ev.set_dlq(if e.too_deep { "json_too_deep" } else { "invalid_json" }, "decode"),
     };
+    ev.outer = *outer;
+}
+
+fn decode_data(ev: &mut Ev) {
+    let outer = &ev.outer;
     let data = match outer.get(b"data".as_slice()) {
         Some(Value::Str(s)) => match {
             ev.prop_spans.known_no_controls = ev.outer_spans.data_plain;
@@ -384,8 +408,10 @@ fn decode(ev: &mut Ev, rec: &RecordRef<'_>) {
         },
         _ => return ev.set_dlq("invalid_data", "decode"),
     };
-    ev.outer = *outer;
     ev.data = *data;
+}
+
+fn decode_event(ev: &mut Ev, rec: &RecordRef<'_>) {
     ev.locate_fields();
     let uuid = match ev.event_get(b"uuid") {
         None | Some(Value::Null) => return ev.set_dlq("empty_uuid", "decode"),
@@ -888,7 +914,7 @@ impl Pipeline {
         let ctx = &self.ctx;
         let live = ev.outcome.is_none();
         match i {
-            0 => decode(ev, rec),
+            0 => {} // decode_block, for the whole block
             1 if live => match &ev.token {
                 None => ev.outcome = Some("drop:missing_token"),
                 Some(t) => match ctx.team_by_token.get(t.as_slice()) {
@@ -1114,8 +1140,9 @@ pub fn ticks_to_ns(stage_ticks: &[u64], elapsed_ns: u64) -> Vec<u64> {
 /// Records taken through the stages together: each stage's code runs for a few records in a row
 /// (one record at a time refetched ~76 KB of code per record, callgrind's I1 misses) while their
 /// trees stay in cache (a whole batch's, ~5 MB, did not). Alternated passes: 4 records ~2.8% faster
-/// than 1, 8 alike, 32 ~1.3%.
-pub const BLOCK: usize = 4;
+/// than 1, 8 alike, 32 ~1.3% (seventh step); since decode parses each layer of the block's
+/// records in a pass of its own (eleventh step), 8 is ~0.9% faster than 4 (the floor's best stays 4).
+pub const BLOCK: usize = 8;
 
 impl Mode for Pipeline {
     fn process(&mut self, records: &[RecordRef<'_>], instrument: bool, mut events: OutStream) -> BatchResult {
@@ -1146,8 +1173,12 @@ impl Mode for Pipeline {
             }
             for i in 0..=EMIT {
                 let t0 = if instrument { ticks() } else { 0 };
-                for (ev, rec) in evs.iter_mut().zip(chunk) {
-                    self.event_stage(i, ev, rec, &mut b);
+                if i == 0 {
+                    decode_block(&mut evs[..chunk.len()], chunk);
+                } else {
+                    for (ev, rec) in evs.iter_mut().zip(chunk) {
+                        self.event_stage(i, ev, rec, &mut b);
+                    }
                 }
                 if instrument {
                     stage_ticks[i] += ticks() - t0;
