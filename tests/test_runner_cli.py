@@ -52,6 +52,7 @@ def test_pipeline_supplies_settings_batch_size_and_recipe(tmp_path, monkeypatch)
 @pytest.mark.parametrize("argv, message", [
     (("run", "--batch-size", "0"), "--batch-size must be at least 1"),
     (("run", "--processes", "0"), "--processes must be at least 1"),
+    (("run", "--rounds", "0"), "--rounds must be at least 1"),
 ])
 def test_bad_numbers_are_user_errors(argv, message):
     with pytest.raises(UserError, match=message):
@@ -66,6 +67,12 @@ def test_pyperf_options_map_modes_to_pyperf_flags():
     assert PyperfOptions(mode="rigorous").expected_processes() == 16
     # explicit counts replace the mode's scaling (pyperf's --fast would override them)
     assert PyperfOptions(mode="fast", processes=2, values=1).args() == ["--processes=2", "--values=1"]
+    # a round of four: a quarter of the processes (rounded up), the mode's values and warm-ups, given loops
+    one = PyperfOptions(mode="rigorous").one_round(4, loops=7)
+    assert one.args() == ["--processes=4", "--values=3", "--warmups=1", "--loops=7"]
+    assert PyperfOptions(mode="normal", processes=9).one_round(4, None).expected_processes() == 3
+    config = cli.config_from_args(_args("run", "--rigorous", "--rounds", "4", "--impl", "reference"))
+    assert config.rounds == 4 and config.mode == "rigorous"
 
 
 def test_plan_order_puts_the_aa_pair_first_and_last():

@@ -28,7 +28,7 @@ def _timed(name: str, per_event: float) -> Timed:
 @pytest.fixture
 def harness(tmp_path, monkeypatch):
     """Fake verifier, pyperf and probe; records what was timed."""
-    calls = {"verify": [], "timed": [], "probed": []}
+    calls = {"verify": [], "timed": [], "probed": [], "options": [], "tags": []}
 
     def verify(impl_name, workload, *, batch_size=500, settings=None):
         calls["verify"].append(impl_name)
@@ -36,9 +36,11 @@ def harness(tmp_path, monkeypatch):
             return {"status": "failed", "digest": "sha256:bad", "detail": "events[3]: x: 1 != 2"}
         return {"status": "passed", "digest": "sha256:ok", "detail": ""}
 
-    def run_pyperf(name, impl_spec, workload_file, batch_size, settings, options, workdir, on_process=None):
+    def run_pyperf(name, impl_spec, workload_file, batch_size, settings, options, workdir, on_process=None, tag=""):
         calls["timed"].append(name)
-        if impl_spec.endswith("SELF_TIMED"):
+        calls["options"].append(options)
+        calls["tags"].append(tag)
+        if impl_spec.endswith("SELF_TIMED") or (impl_spec.endswith("TINY2") and tag == ".r2"):
             raise TimingError("pyperf exited with code 1: worker crashed")
         return _timed(name, 2e-5 if "aa" in name else 1e-5)
 
@@ -186,3 +188,28 @@ def test_rich_progress_on_a_terminal(harness, tmp_path):
     assert code == 0
     text = buffer.getvalue()
     assert "ETA" in text and "A/A noise" in text and "tiny" in text
+
+
+def test_rounds_interleave_the_benchmarks_and_merge_their_processes(harness, monkeypatch):
+    config, calls = harness
+    config.impls = [f"{SUPPORT}:TINY", f"{SUPPORT}:TINY2", f"{SUPPORT}:SELF_TIMED"]
+    config.rounds = 3
+    config.pyperf = PyperfOptions(mode="normal")  # 8 processes: 3 a round
+    monkeypatch.setattr(verify_step, "load_verifier", lambda: lambda *a, **k: {
+        "status": "passed", "digest": "sha256:ok", "detail": ""})
+    document, code = _run(config)
+    a, b, c, aa = "tiny/tinyload/b20", "tiny2/tinyload/b20", "selftimed/tinyload/b20", "tiny/tinyload/b20/aa"
+    # round by round in run order; one that failed is not timed again; the A/A half last, whole
+    assert calls["timed"] == [a, b, c, a, b, a, b, aa]
+    assert calls["tags"] == ["", "", "", ".r1", ".r1", ".r2", ".r2", ""]
+    first, later, last = calls["options"][0], calls["options"][3], calls["options"][-1]
+    assert (first.processes, first.values, first.loops) == (3, 3, None)  # the first round calibrates
+    assert (later.processes, later.loops) == (3, 1)                       # the others reuse its loops
+    assert last == config.pyperf
+    by_impl = {r["impl"]: r for r in document["results"]}
+    assert len(by_impl["tiny"]["throughput"]["per_process"]) == 9          # three rounds of three
+    assert by_impl["tiny2"]["throughput"] is None                          # its third round crashed
+    assert by_impl["tiny2"]["error"].startswith("round 3 of 3: pyperf exited")
+    assert document["settings"]["rounds"] == 3 and document["settings"]["processes"] == 9
+    assert document["noise"]["diff_pct"] == pytest.approx(-50.0)
+    assert code == 1

@@ -84,3 +84,31 @@ def test_workers_get_the_partbench_settings(monkeypatch) -> None:
     assert env["PARTBENCH_RUST_BIN"] == "/opt/other/partbench-rust"
     assert env["PARTBENCH_BRIDGE_SPIN"] == "0"
     assert "UNRELATED_SETTING" not in env
+
+
+@pytest.mark.slow
+def test_real_pyperf_rounds_merge_into_one_benchmark(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(verify_step, "load_verifier",
+                        lambda: lambda *a, **k: {"status": "passed", "digest": "sha256:t", "detail": ""})
+    config = RunConfig(
+        impls=[f"{SUPPORT}:TINY", f"{SUPPORT}:SELF_TIMED"],
+        workloads=[WorkloadRequest(file=save_tiny_workload(tmp_path, 120))], batch_sizes=[30],
+        pyperf=PyperfOptions(mode="fast", processes=4, values=2, min_time=0.02), rounds=2, aa=False,
+        stages=False, reference=f"{SUPPORT}:TINY", results_dir=tmp_path / "results", plain=True)
+    console = Console(file=open(tmp_path / "console.txt", "w"), width=160)
+    document, code = run_module.run(config, console)
+    assert code == 0
+    saved = results.read(tmp_path / "results" / "latest.json")
+    assert saved["settings"]["rounds"] == 2 and saved["settings"]["processes"] == 4
+    for r in saved["results"]:
+        assert len(r["throughput"]["per_process"]) == 4  # two rounds of two
+    selftimed = saved["results"][1]
+    assert len(selftimed["end_to_end"]["per_process"]) == 4
+    suite = pyperf.BenchmarkSuite.load(saved["pyperf_file"])
+    for bench in suite.get_benchmarks():
+        loops = {run.get_loops() for run in bench.get_runs() if run.values}
+        assert len(loops) == 1  # the later round timed the loops the first one calibrated
+        assert sum(1 for run in bench.get_runs() if run.values) == 4
+    assert "(fast, 2 interleaved rounds)" in (tmp_path / "console.txt").read_text()

@@ -38,6 +38,10 @@ def register(subparsers: Any) -> None:
     mode.add_argument("--rigorous", action="store_true", help="precise: pyperf --rigorous (16 processes × 3 values)")
     run.add_argument("-o", "--output", type=Path, metavar="FILE",
                      help="results file (default results/<run-id>.json and results/latest.json)")
+    run.add_argument("--rounds", type=int, default=1, metavar="N",
+                     help="time every benchmark in N interleaved rounds, each with 1/N of the worker processes, "
+                          "so that drift of a shared machine reaches every implementation alike (steadier ratios; "
+                          "default %(default)s)")
     run.add_argument("--no-stages", action="store_true", help="skip the stage-breakdown runs")
     run.add_argument("--no-aa", action="store_true", help="skip the A/A noise measurement")
     run.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
@@ -66,7 +70,7 @@ def config_from_args(args: argparse.Namespace):
     from bench.runner.plan import RunConfig, WorkloadRequest, default_workloads
     from bench.runner.timing import PyperfOptions
 
-    for flag in ("events", "processes", "values", "loops"):
+    for flag in ("events", "processes", "values", "loops", "rounds"):
         _positive(getattr(args, flag), "--" + flag)
     for size in args.batch_size or []:
         _positive(size, "--batch-size")
@@ -98,7 +102,7 @@ def config_from_args(args: argparse.Namespace):
         impls=impls, workloads=workloads, batch_sizes=list(dict.fromkeys(batch_sizes)), settings=settings,
         pyperf=PyperfOptions(mode=mode, processes=args.processes, values=args.values, warmups=args.warmups,
                              loops=args.loops, min_time=args.min_time),
-        stages=not args.no_stages, aa=not args.no_aa, reference=args.reference, output=args.output,
+        stages=not args.no_stages, aa=not args.no_aa, rounds=args.rounds, reference=args.reference, output=args.output,
         results_dir=args.results_dir, workload_dir=args.workload_dir,
         command="partbench " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["run"] else "partbench run",
         plain=True if args.plain else None,

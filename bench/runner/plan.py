@@ -41,6 +41,7 @@ class RunConfig:
     pyperf: PyperfOptions = field(default_factory=PyperfOptions)
     stages: bool = True
     aa: bool = True
+    rounds: int = 1                                    # interleaved timing rounds (run.py)
     reference: str = defaults.NOISE_IMPL
     output: Path | None = None
     results_dir: Path = Path(defaults.RESULTS_DIR)

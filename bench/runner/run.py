@@ -16,7 +16,7 @@ from bench.runner.plan import BenchItem, RunConfig, WorkloadRequest, build_items
 from bench.runner.probe import ProbeError, run_probe
 from bench.runner.progress import RunProgress, make_progress
 from bench.runner.target import resolve_impl
-from bench.runner.timing import Timed, TimingError, run_pyperf
+from bench.runner.timing import PyperfOptions, Timed, TimingError, calibrated_loops, merge_rounds, run_pyperf
 from bench.runner.workload_cache import PreparedWorkload, from_file, generated
 
 VERIFY_UNITS = 1.0
@@ -67,8 +67,9 @@ class Runner:
         self.progress = progress
         self.verdicts: dict[tuple[str, str, int], dict[str, str]] = {}
 
-    def _measure(self, item: BenchItem, prepared: PreparedWorkload, workdir: Path
+    def _measure(self, item: BenchItem, prepared: PreparedWorkload, workdir: Path, options: PyperfOptions
                  ) -> tuple[dict[str, str], Timed | None, dict[str, Any] | None, str | None]:
+        """Verify, probe and time one benchmark (its first round, when there are several)."""
         config = self.config
         impl = resolve_impl(item.impl)
         settings = dict(config.settings, batch_size=item.batch_size)
@@ -94,18 +95,47 @@ class Runner:
             self.progress.advance(PROBE_UNITS)
             self.progress.step(f"{item.bench_name}: timing")
             timed = run_pyperf(item.bench_name, item.impl, prepared.path, item.batch_size, settings,
-                               config.pyperf, workdir, on_process=self.progress.advance)
+                               options, workdir, on_process=self.progress.advance)
         except (ProbeError, TimingError) as exc:
             self.progress.log(f"{item.bench_name}: could not be measured: {exc}")
             return verification, None, None, str(exc)
+        self._log_rate(item, timed)
+        return verification, timed, probe, None
+
+    def _log_rate(self, item: BenchItem, timed: Timed, note: str = "") -> None:
         rate = stats.throughput(timed.process_values)
         half = stats.ci_half_width_pct(rate)
         self.progress.log(f"{item.bench_name}: {rate['events_per_s']:,.0f} events/s"
-                          + (f" ± {half:.1f}%" if half is not None else ""))
-        return verification, timed, probe, None
+                          + (f" ± {half:.1f}%" if half is not None else "") + note)
+
+    def _next_round(self, item: BenchItem, prepared: PreparedWorkload, workdir: Path, timed: Timed,
+                    round_no: int) -> tuple[Timed | None, str | None]:
+        """Another round of a benchmark's worker processes, merged into its earlier ones; a round
+        that fails fails the benchmark (its earlier rounds alone would be a different measurement)."""
+        rounds = self.config.rounds
+        self.progress.step(f"{item.bench_name}: timing, round {round_no + 1} of {rounds}")
+        options = self.config.pyperf.one_round(rounds, calibrated_loops(timed))
+        settings = dict(self.config.settings, batch_size=item.batch_size)
+        try:
+            later = run_pyperf(item.bench_name, item.impl, prepared.path, item.batch_size, settings, options,
+                               workdir, on_process=self.progress.advance, tag=f".r{round_no}")
+        except TimingError as exc:
+            message = f"round {round_no + 1} of {rounds}: {exc}"
+            self.progress.log(f"{item.bench_name}: could not be measured: {message}")
+            self.progress.advance(self._round_processes() * (rounds - round_no - 1))  # the rounds it skips
+            return None, message
+        merged = merge_rounds(timed, later)
+        self._log_rate(item, merged, f" (rounds 1–{round_no + 1})")
+        return merged, None
+
+    def _round_processes(self) -> int:
+        return self.config.pyperf.one_round(self.config.rounds, None).expected_processes()
 
     def _units(self, item: BenchItem) -> float:
-        return VERIFY_UNITS + PROBE_UNITS + self.config.pyperf.expected_processes() + 1  # + calibration
+        processes = self.config.pyperf.expected_processes()
+        if item.role == "main" and self.config.rounds > 1:
+            processes = self._round_processes() * self.config.rounds
+        return VERIFY_UNITS + PROBE_UNITS + processes + 1  # + calibration
 
     def _skip_units(self, item: BenchItem) -> None:
         self.progress.advance(self._units(item) - VERIFY_UNITS)
@@ -122,24 +152,37 @@ class Runner:
         result_list: list[dict[str, Any]] = []
         first_a: dict[str, Any] | None = None
         b_timed: Timed | None = None
+        main = [item for item in items if item.role == "main"]
+        # With several rounds every main benchmark is timed once per round, in run order, each
+        # time with its share of the worker processes: a slow drift of a shared machine then
+        # reaches every implementation alike instead of whichever ran during it, so the ratios
+        # between them (vs ref, % of the floor) are steadier. The A/A pair's second half stays
+        # last and whole.
+        first_round = config.pyperf.one_round(config.rounds, None) if config.rounds > 1 else config.pyperf
         with tempfile.TemporaryDirectory(prefix="partbench-run-") as tmp:
             workdir = Path(tmp)
             suite_benches: list[pyperf.Benchmark] = []
             try:
-                for i, item in enumerate(items):
+                measured = [list(self._measure(item, prepared[item.workload], workdir, first_round)) for item in main]
+                for round_no in range(1, config.rounds):
+                    for item, m in zip(main, measured, strict=True):
+                        if m[1] is not None:
+                            m[1], m[3] = self._next_round(item, prepared[item.workload], workdir, m[1], round_no)
+                for item in items:
+                    if item.role == "aa":
+                        b_timed = self._measure(item, prepared[item.workload], workdir, config.pyperf)[1]
+                for i, (item, (verification, timed, probe, error)) in enumerate(zip(main, measured, strict=True)):
                     p = prepared[item.workload]
-                    verification, timed, probe, error = self._measure(item, p, workdir)
                     if timed is not None:
                         suite_benches.append(timed.bench)
-                    if item.role == "aa":
-                        b_timed = timed
-                        continue
                     settings = dict(config.settings, batch_size=item.batch_size)
                     result = build_result(resolve_impl(item.impl), p, item.batch_size, settings,
                                           verification, timed, probe, error)
                     result_list.append(result)
                     if i == 0 and config.aa:
                         first_a = result
+                if b_timed is not None:
+                    suite_benches.append(b_timed.bench)
             finally:
                 self.progress.stop()
             reference_name = resolve_impl(config.reference).name
@@ -156,7 +199,8 @@ class Runner:
                 "settings": {
                     "batch_size": config.batch_sizes[0],
                     "batch_sizes": config.batch_sizes,
-                    "processes": config.pyperf.expected_processes(),
+                    "processes": first_round.expected_processes() * config.rounds,
+                    "rounds": config.rounds,
                     "values_per_process": config.pyperf.expected_values(),
                     "warmups": config.pyperf.expected_warmups(),
                     "stage_settings": config.settings,

@@ -23,7 +23,9 @@ def _short(text: str, limit: int = 70) -> str:
 
 
 def table(document: dict[str, Any]) -> Table:
-    t = Table(title=f"partbench run {document['run_id']} ({document['mode']})", title_justify="left")
+    rounds = document.get("settings", {}).get("rounds", 1)
+    how = document["mode"] + (f", {rounds} interleaved rounds" if rounds > 1 else "")
+    t = Table(title=f"partbench run {document['run_id']} ({how})", title_justify="left")
     for name, justify in (("impl", "left"), ("workload", "left"), ("batch", "right"), ("events/s", "right"),
                           ("± 95% CI", "right"), ("vs ref", "right"), ("p99 batch ms", "right"),
                           ("peak RSS MB", "right"), ("verification", "left")):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -72,6 +73,14 @@ class PyperfOptions:
     def expected_warmups(self) -> int:
         return defaults.WARMUPS if self.warmups is None else self.warmups
 
+    def one_round(self, rounds: int, loops: int | None) -> PyperfOptions:
+        """The counts for one of `rounds` interleaved rounds: the processes shared out (rounded
+        up), the same values and warm-ups per process, and after the first round the loops the
+        first one calibrated (so every round's values time the same work)."""
+        return PyperfOptions(mode=self.mode, processes=math.ceil(self.expected_processes() / rounds),
+                             values=self.expected_values(), warmups=self.expected_warmups(),
+                             loops=self.loops if loops is None else loops, min_time=self.min_time)
+
 
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
 
@@ -101,9 +110,24 @@ def inherited_environment() -> str:
     return ",".join(sorted(set(names)))
 
 
+def calibrated_loops(timed: Timed) -> int:
+    """Passes per value in a timed benchmark (pyperf's calibration, or the --loops given)."""
+    return next(run.get_loops() for run in timed.bench.get_runs() if run.values)
+
+
+def merge_rounds(first: Timed, later: Timed) -> Timed:
+    """One benchmark of two rounds' worker processes (pyperf's own merge of runs)."""
+    bench = pyperf.Benchmark(first.bench.get_runs())
+    bench.add_runs(later.bench)
+    e2e = None if first.e2e_process_values is None else first.e2e_process_values + (later.e2e_process_values or [])
+    return Timed(bench, first.process_values + later.process_values, e2e)
+
+
 def run_pyperf(name: str, impl_spec: str, workload_file: Path, batch_size: int, settings: dict,
-               options: PyperfOptions, workdir: Path, on_process: Callable[[], None] = lambda: None) -> Timed:
-    slug = name.replace("/", "__")
+               options: PyperfOptions, workdir: Path, on_process: Callable[[], None] = lambda: None,
+               tag: str = "") -> Timed:
+    """`tag` tells apart the files of several rounds of one benchmark."""
+    slug = name.replace("/", "__") + tag
     out = workdir / f"{slug}.json"
     e2e = workdir / f"{slug}.e2e.jsonl"
     err = workdir / f"{slug}.stderr"
