@@ -156,6 +156,9 @@ struct Names {
     /// open addressing; `row` is the row's index + 1, 0 for an empty slot; a power-of-two length
     slots: Vec<Slot>,
     rows: Vec<DefRow>,
+    /// person names only: bit e of known[0] set once event-to-person key number e has its row,
+    /// of known[1] once its `$initial_` name has (see `InitialKeys`)
+    known: [u64; 2],
 }
 
 #[derive(Clone, Copy, Default)]
@@ -214,6 +217,33 @@ impl Names {
     }
 }
 
+impl Names {
+    /// The row of a name, unless it has one already (the first occurrence's value types it).
+    #[inline(always)]
+    fn note(&mut self, team: &Team, kind: u8, index: Option<i64>, pname: &JStr, value: &Value, now_ms: i64) {
+        if pname.len() > MAX_NAME_BYTES {
+            return;
+        }
+        let head = pname.head16();
+        let h = crate::omap::slot_hash(head, pname);
+        if self.find(pname, head, h).is_ok() {
+            return;
+        }
+        self.add(
+            head,
+            h,
+            DefRow {
+                team_id: team.id,
+                project_id: team.project_id.clone(),
+                name: pname.to_vec(),
+                kind,
+                group_type_index: index,
+                property_type: detect_type(pname, value, now_ms),
+            },
+        );
+    }
+}
+
 /// Per-batch dedup: (team, kind, index or -1) → name → row; first occurrence wins.
 #[derive(Default)]
 pub struct Seen {
@@ -221,34 +251,28 @@ pub struct Seen {
 }
 
 impl Seen {
+    fn names(&mut self, team: &Team, kind: u8, index: Option<i64>) -> &mut Names {
+        self.map.entry((team.id, kind, index.unwrap_or(-1))).or_default()
+    }
+
     fn add<'v>(&mut self, team: &Team, kind: u8, index: Option<i64>, members: impl Iterator<Item = (&'v JStr, &'v Value)>, now_ms: i64) {
-        let names = self.map.entry((team.id, kind, index.unwrap_or(-1))).or_default();
+        let names = self.names(team, kind, index);
         for (pname, value) in members {
-            if pname.len() > MAX_NAME_BYTES {
-                continue;
-            }
-            let head = pname.head16();
-            let h = crate::omap::slot_hash(head, pname);
-            if names.find(pname, head, h).is_ok() {
-                continue;
-            }
-            names.add(
-                head,
-                h,
-                DefRow {
-                    team_id: team.id,
-                    project_id: team.project_id.clone(),
-                    name: pname.to_vec(),
-                    kind,
-                    group_type_index: index,
-                    property_type: detect_type(pname, value, now_ms),
-                },
-            );
+            names.note(team, kind, index, pname, value, now_ms);
         }
     }
 }
 
-pub fn collect(seen: &mut Seen, team: &Team, name: &[u8], props: &Map, now_ms: i64) {
+/// An event's `$set` and `$set_once` as normalize built them when the event brought neither:
+/// member j of each is event-to-person key number `keys[j]` (in `$set` the key itself, in
+/// `$set_once` its `$initial_` name). Their person-definition rows are then deduplicated by that
+/// number, a bit test, instead of a lookup by name: they are ~26 of a general event's ~75
+/// candidate rows, and almost all of them were seen earlier in the batch.
+pub struct InitialKeys<'a> {
+    pub keys: &'a [u8],
+}
+
+pub fn collect(seen: &mut Seen, team: &Team, name: &[u8], props: &Map, now_ms: i64, initial: Option<InitialKeys<'_>>) {
     if name == b"$groupidentify" {
         let index = props.get(b"$group_type".as_slice()).and_then(|t| team.type_index(t));
         if let (Some(Value::Object(gs)), Some(i)) = (props.get(b"$group_set".as_slice()), index) {
@@ -273,8 +297,24 @@ pub fn collect(seen: &mut Seen, team: &Team, name: &[u8], props: &Map, now_ms: i
     let event_members = props.iter().filter(|(k, _)| !skipped_event_key(k));
     seen.add(team, EVENT, None, event_members, now_ms);
     if person_rows > 0 {
-        let person_members = person_sources.iter().flatten().flat_map(|m| m.iter());
-        seen.add(team, PERSON, None, person_members, now_ms);
+        match (initial, person_sources) {
+            (Some(InitialKeys { keys }), [Some(set), Some(set_once)]) if set.len() == keys.len() && set_once.len() == keys.len() => {
+                let names = seen.names(team, PERSON, None);
+                for (which, m) in [set, set_once].into_iter().enumerate() {
+                    for ((pname, value), &e) in m.iter().zip(keys) {
+                        let bit = 1u64 << e;
+                        if names.known[which] & bit == 0 {
+                            names.note(team, PERSON, None, pname, value, now_ms);
+                            names.known[which] |= bit;
+                        }
+                    }
+                }
+            }
+            _ => {
+                let person_members = person_sources.iter().flatten().flat_map(|m| m.iter());
+                seen.add(team, PERSON, None, person_members, now_ms);
+            }
+        }
     }
 }
 
@@ -333,6 +373,52 @@ mod tests {
             found += naive(k) as usize;
         }
         assert!(found > 500, "{found}");
+    }
+
+    /// Rows deduplicated by event-to-person number (InitialKeys) are the rows deduplicated by
+    /// name, whatever mix of numbered and unnumbered events brings them.
+    #[test]
+    fn numbered_person_keys_give_the_same_rows() {
+        let team = Team {
+            id: 7,
+            project_id: Value::Int(7),
+            anonymize_ips: false,
+            person_processing_opt_out: false,
+            max_age_s: None,
+            group_types: Map::new(),
+        };
+        let obj = |pairs: &[(&str, Value)]| {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert(JStr::from_slice(k.as_bytes()), v.clone());
+            }
+            Value::Object(Box::new(m))
+        };
+        let s = |x: &str| Value::Str(JStr::from_slice(x.as_bytes()));
+        let event = |set: &[(&str, Value)], set_once: &[(&str, Value)]| {
+            let mut props = Map::new();
+            props.insert(JStr::from_slice(b"$set"), obj(set));
+            props.insert(JStr::from_slice(b"$set_once"), obj(set_once));
+            props
+        };
+        // key numbers as normalize gives them: $browser 4, $os 9, $current_url 7
+        let a = event(&[("$browser", s("x")), ("$os", Value::Int(3))], &[("$initial_browser", s("x")), ("$initial_os", Value::Int(3))]);
+        let b = event(&[("$current_url", s("u")), ("$os", s("2024-01-01"))], &[("$initial_current_url", s("u")), ("$initial_os", s("2024-01-01"))]);
+        let own = event(&[("$os", s("true")), ("plan", s("pro"))], &[]);
+        let rows = |numbered: bool| {
+            let mut seen = Seen::default();
+            let numbers: [&[u8]; 2] = [&[4, 9], &[7, 9]];
+            for (props, keys) in [(&own, None), (&a, Some(numbers[0])), (&b, Some(numbers[1])), (&a, Some(numbers[0]))] {
+                let initial = keys.filter(|_| numbered).map(|keys| InitialKeys { keys });
+                collect(&mut seen, &team, b"$pageview", props, 1_800_000_000_000, initial);
+            }
+            sorted(seen).into_iter().map(|r| (r.kind, r.name, r.property_type)).collect::<Vec<_>>()
+        };
+        let by_name = rows(false);
+        assert_eq!(rows(true), by_name);
+        assert_eq!(by_name.iter().filter(|r| r.0 == PERSON).count(), 7, "{by_name:?}"); // and `plan`
+        // the first occurrence types the row: $os came first from the event's own $set
+        assert!(by_name.contains(&(PERSON, b"$os".to_vec(), Some("Boolean"))), "{by_name:?}");
     }
 
     #[test]

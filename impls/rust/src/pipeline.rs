@@ -64,6 +64,9 @@ key_table!(
     b"rdt_cid" => 37, b"epik" => 38, b"qclid" => 39, b"sccid" => 40, b"irclid" => 41, b"_kx" => 42,
 );
 
+// defs::InitialKeys numbers them in a u64
+const _: () = assert!(EVENT_TO_PERSON.len() <= 64);
+
 fn is_event_to_person(k: &[u8]) -> bool {
     event_to_person(k).is_some()
 }
@@ -141,6 +144,10 @@ struct Ev {
     properties: Map,
     /// where the members of `properties` are spelled in the `data` text (when they came from it)
     prop_spans: json::PropSpans,
+    /// when normalize built `$set` and `$set_once` from the event's own properties (it brought
+    /// neither): the event-to-person key number of each of their members (defs::InitialKeys)
+    initial_keys: Vec<u8>,
+    initial_keys_valid: bool,
     /// where the `data` literal is in the record value
     outer_spans: json::PropSpans,
     /// the record value is printable ASCII (no byte above 0x7e; controls are JSON errors or
@@ -190,6 +197,8 @@ impl Ev {
             token: None,
             properties: json::new_map(),
             prop_spans: json::PropSpans::default(),
+            initial_keys: Vec::new(),
+            initial_keys_valid: false,
             outer_spans: json::PropSpans::default(),
             printable: false,
             now_ms: 0,
@@ -608,7 +617,9 @@ fn put_object(props: &mut Map, key: &[u8], at: Option<usize>, m: Map) {
     }
 }
 
-fn add_initial_properties(props: &mut Map) {
+/// Returns whether `$set` and `$set_once` were built here from nothing, their members'
+/// event-to-person key numbers then in `keys`.
+fn add_initial_properties(props: &mut Map, keys: &mut Vec<u8>) -> bool {
     // positions, not copies: the values are cloned once each into the maps below (the $set /
     // $set_once taken out of props keep their positions, so these stay valid until the loop ends)
     // on the stack: a map's keys are distinct, so at most one member per event-to-person key
@@ -622,7 +633,7 @@ fn add_initial_properties(props: &mut Map) {
     }
     let found = &found_at[..n];
     if found.is_empty() {
-        return;
+        return false;
     }
     let (mut to_set, set_at) = take_object(props, b"$set");
     let (mut to_set_once, set_once_at) = take_object(props, b"$set_once");
@@ -645,6 +656,7 @@ fn add_initial_properties(props: &mut Map) {
             if fresh {
                 to_set_once.push_absent(initial.clone(), value.clone());
                 to_set.push_absent(key, value.clone());
+                keys.push(e);
                 continue;
             }
             let set_once = absent(&to_set_once, initial);
@@ -664,17 +676,24 @@ fn add_initial_properties(props: &mut Map) {
             if absent(props, b"$os") {
                 props.insert(b"$os".into(), os.clone());
             }
+            let sizes = (to_set.len(), to_set_once.len());
             if absent(&to_set, b"$os") {
                 to_set.insert(b"$os".into(), os.clone());
             }
             if absent(&to_set_once, b"$initial_os") {
                 to_set_once.insert(b"$initial_os".into(), os);
             }
+            if (to_set.len(), to_set_once.len()) != sizes {
+                keys.push(event_to_person(b"$os").expect("an event-to-person key") as u8);
+            }
         }
     }
+    // (defs::collect checks both maps' sizes against the numbers before it uses them)
+    let numbered = fresh && to_set.len() == keys.len() && to_set_once.len() == keys.len();
     put_object(props, b"$set", set_at, to_set);
     // `$set` appended above is not `$set_once`: still absent if it was
     put_object(props, b"$set_once", set_once_at, to_set_once);
+    numbered
 }
 
 fn normalize(ev: &mut Ev, team: &Team) {
@@ -689,7 +708,7 @@ fn normalize(ev: &mut Ev, team: &Team) {
     }
     if ev.person_processing && name != b"$groupidentify" {
         if name != b"$snapshot" && name != b"$performance_event" {
-            add_initial_properties(&mut ev.properties);
+            ev.initial_keys_valid = add_initial_properties(&mut ev.properties, &mut ev.initial_keys);
         }
     } else {
         for k in [b"$set".as_slice(), b"$set_once", b"$unset"] {
@@ -987,7 +1006,8 @@ impl Pipeline {
                 ev.outcome = Some("event");
             }
             10 if ev.outcome == Some("event") => {
-                defs::collect(&mut b.seen, &ctx.teams[ev.team], &ev.name, &ev.properties, ev.now_ms);
+                let initial = ev.initial_keys_valid.then_some(defs::InitialKeys { keys: &ev.initial_keys });
+                defs::collect(&mut b.seen, &ctx.teams[ev.team], &ev.name, &ev.properties, ev.now_ms, initial);
             }
             11 => self.emit_event(ev, rec, &mut b.streams),
             _ => {}
@@ -1168,8 +1188,11 @@ impl Mode for Pipeline {
             // span buffers are kept
             for ev in evs.iter_mut().take(chunk.len()) {
                 let members = std::mem::take(&mut ev.prop_spans.members);
+                let mut initial_keys = std::mem::take(&mut ev.initial_keys);
+                initial_keys.clear();
                 *ev = Ev::new();
                 ev.prop_spans.members = members;
+                ev.initial_keys = initial_keys;
             }
             for i in 0..=EMIT {
                 let t0 = if instrument { ticks() } else { 0 };
