@@ -57,7 +57,7 @@ bench: setup
 	$(PARTBENCH) run --fast
 
 bench-full: setup
-	$(PARTBENCH) run --rigorous
+	$(PARTBENCH) run --rigorous --rounds 4
 
 test: setup
 	@# the Rust crate's own unit tests (JSON rules, block loops, maps, timestamps) first
