@@ -20,17 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SUPPORT = "tests.test_runner_support"
 
 
-@pytest.mark.slow
-def test_real_pyperf_run(tmp_path, monkeypatch):
+def _tiny_config(tmp_path, monkeypatch, processes: int, **kwargs) -> RunConfig:
+    """The tiny and the self-timed test implementations on a 120-record workload, real workers."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the workers import the test implementations
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(verify_step, "load_verifier",
                         lambda: lambda *a, **k: {"status": "passed", "digest": "sha256:t", "detail": ""})
-    config = RunConfig(
+    return RunConfig(
         impls=[f"{SUPPORT}:TINY", f"{SUPPORT}:SELF_TIMED"],
         workloads=[WorkloadRequest(file=save_tiny_workload(tmp_path, 120))], batch_sizes=[30],
-        pyperf=PyperfOptions(mode="fast", processes=3, values=2, min_time=0.02),
-        reference=f"{SUPPORT}:TINY", results_dir=tmp_path / "results", plain=True)
+        pyperf=PyperfOptions(mode="fast", processes=processes, values=2, min_time=0.02),
+        reference=f"{SUPPORT}:TINY", results_dir=tmp_path / "results", plain=True, **kwargs)
+
+
+@pytest.mark.slow
+def test_real_pyperf_run(tmp_path, monkeypatch):
+    config = _tiny_config(tmp_path, monkeypatch, processes=3)
     out = Console(file=open(tmp_path / "console.txt", "w"), width=160)
     document, code = run_module.run(config, out)
     assert code == 0
@@ -88,15 +93,7 @@ def test_workers_get_the_partbench_settings(monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_real_pyperf_rounds_merge_into_one_benchmark(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(verify_step, "load_verifier",
-                        lambda: lambda *a, **k: {"status": "passed", "digest": "sha256:t", "detail": ""})
-    config = RunConfig(
-        impls=[f"{SUPPORT}:TINY", f"{SUPPORT}:SELF_TIMED"],
-        workloads=[WorkloadRequest(file=save_tiny_workload(tmp_path, 120))], batch_sizes=[30],
-        pyperf=PyperfOptions(mode="fast", processes=4, values=2, min_time=0.02), rounds=2, aa=False,
-        stages=False, reference=f"{SUPPORT}:TINY", results_dir=tmp_path / "results", plain=True)
+    config = _tiny_config(tmp_path, monkeypatch, processes=4, rounds=2, aa=False, stages=False)
     console = Console(file=open(tmp_path / "console.txt", "w"), width=160)
     document, code = run_module.run(config, console)
     assert code == 0
