@@ -93,7 +93,8 @@ class Runner:
                                   stage_passes=1 if config.stages else 0, workdir=workdir,
                                   name=item.bench_name)
             self.progress.advance(PROBE_UNITS)
-            self.progress.step(f"{item.bench_name}: timing")
+            rounds = f", round 1 of {config.rounds}" if config.rounds > 1 and item.role == "main" else ""
+            self.progress.step(f"{item.bench_name}: timing{rounds}")
             timed = run_pyperf(item.bench_name, item.impl, prepared.path, item.batch_size, settings,
                                options, workdir, on_process=self.progress.advance)
         except (ProbeError, TimingError) as exc:

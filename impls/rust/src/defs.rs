@@ -215,9 +215,7 @@ impl Names {
             self.slots[s] = slot;
         }
     }
-}
 
-impl Names {
     /// The row of a name, unless it has one already (the first occurrence's value types it).
     #[inline(always)]
     fn note(&mut self, team: &Team, kind: u8, index: Option<i64>, pname: &JStr, value: &Value, now_ms: i64) {
